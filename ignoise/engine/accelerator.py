@@ -1,0 +1,39 @@
+"""Creating the run's one Accelerator and seeding every generator from one seed."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+__all__ = ["create_accelerator", "seed_everything"]
+
+_PRECISIONS = ("no", "fp16", "bf16")
+
+
+def create_accelerator(mixed_precision: str = "no", cpu: bool = False) -> Accelerator:
+    """The run's Accelerator; create it before anything else (DESIGN.md).
+
+    ``accelerate launch`` decides the number of processes and the device; ``mixed_precision``
+    set here applies when the launcher does not set one. Without CUDA the Accelerator is made
+    with ``cpu=True``: that is what makes ``accelerate launch --num_processes N`` on a CPU-only
+    machine a real N-process (gloo) run rather than N unrelated single-process runs.
+    """
+    if mixed_precision not in _PRECISIONS:
+        raise ValueError(
+            f"mixed precision {mixed_precision!r} is not one of {', '.join(_PRECISIONS)}"
+        )
+    return Accelerator(mixed_precision=mixed_precision, cpu=cpu or not torch.cuda.is_available())
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) alike on every rank.
+
+    Every rank uses the same seed, so identically built models start from the same weights;
+    samplers shard from the same seed (see :mod:`ignoise.data.samplers`).
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,124 @@
+"""One call that attaches the handlers every run has: evaluation, history, checkpoint,
+TensorBoard, progress bar and TerminateOnNan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ignite.engine import Engine, Events
+from ignite.handlers import ProgressBar, TerminateOnNan
+from ignite.handlers.tensorboard_logger import OutputHandler, TensorboardLogger
+from ignite.metrics import Average
+
+from ..metrics.accuracy_history import AccuracyHistory
+from .checkpointing import attach_checkpoint
+from .run_clock import RunClock
+
+__all__ = ["attach_common_handlers", "CommonHandlers"]
+
+
+class CommonHandlers:
+    """What :func:`attach_common_handlers` attached: the history, clock, checkpoint and logger."""
+
+    def __init__(self, history, clock, checkpoint, tb_logger) -> None:
+        self.history = history
+        self.clock = clock
+        self.checkpoint = checkpoint
+        self.tb_logger = tb_logger
+
+
+def attach_common_handlers(
+    trainer: Engine,
+    *,
+    accelerator,
+    output_dir: str | Path,
+    evaluators: dict[str, tuple[Engine, Iterable]],
+    to_save: dict,
+    primary: str = "test_accuracy",
+    log_every: int = 20,
+    scalar_keys: Iterable[str] = ("loss",),
+    progress: bool = True,
+    tensorboard: bool = True,
+    n_saved: int = 2,
+) -> CommonHandlers:
+    """Attach, in this order at the end of each epoch: the evaluators, the accuracy history,
+    the checkpoint (which therefore includes that epoch's history), and the epoch's TensorBoard
+    scalars.
+
+    Args:
+        trainer: the trainer from :func:`ignoise.engine.create_trainer`.
+        accelerator: the run's Accelerator; the progress bar and TensorBoard run on its main
+            process only, everything else on every rank.
+        output_dir: where checkpoints (``checkpoints/``) and TensorBoard events (``tb/``) go.
+        evaluators: name -> (evaluator, loader); each runs once per epoch and its metrics are
+            recorded as ``f"{name}_{metric}"``.
+        to_save: the objects to checkpoint; the trainer, the history and the clock are added.
+        primary: the history key whose best and last a run reports.
+        log_every: iterations between TensorBoard points, progress-bar updates and NaN checks
+            (each reads a value from the device, so not every iteration).
+        scalar_keys: scalar entries of the step's output to log every ``log_every`` iterations
+            and to average over each epoch into the history as ``f"train_{key}"`` (e.g.
+            ``"agreement_ratio"``).
+        progress, tensorboard: switch the progress bar and TensorBoard logging.
+        n_saved: checkpoints kept.
+    """
+    main = accelerator.is_main_process
+    every = Events.ITERATION_COMPLETED(every=log_every)
+    scalar_keys = tuple(scalar_keys)
+
+    trainer.add_event_handler(every, TerminateOnNan(output_transform=lambda out: out["loss"]))
+    for key in scalar_keys:
+        # Summed on the device and read once per epoch: no per-iteration host sync.
+        Average(output_transform=_pick(key), device=accelerator.device).attach(trainer, key)
+
+    for evaluator, loader in evaluators.values():
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, _run_evaluator(evaluator, loader))
+    sources = {"train": trainer, **{n: e for n, (e, _) in evaluators.items()}}
+    history = AccuracyHistory(sources, primary=primary)
+    history.attach(trainer)
+
+    clock = RunClock()
+    clock.attach(trainer)
+    to_save = {**to_save, "trainer": trainer, "history": history, "clock": clock}
+    checkpoint = attach_checkpoint(trainer, to_save, output_dir, n_saved=n_saved)
+
+    tb_logger = None
+    if main and tensorboard:
+        tb_logger = TensorboardLogger(log_dir=str(Path(output_dir) / "tb"))
+        tb_logger.attach(
+            trainer,
+            OutputHandler(
+                tag="train",
+                output_transform=lambda out: {k: float(out[k]) for k in scalar_keys if k in out},
+            ),
+            event_name=every,
+        )
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, _log_epoch(tb_logger, history))
+        trainer.add_event_handler(Events.COMPLETED, lambda _: tb_logger.close())
+    if main and progress:
+        bar = ProgressBar(persist=False)
+        bar.attach(trainer, output_transform=lambda out: {"loss": float(out["loss"])},
+                   event_name=every, closing_event_name=Events.EPOCH_COMPLETED)
+    return CommonHandlers(history, clock, checkpoint, tb_logger)
+
+
+def _pick(key: str):
+    return lambda out: out[key].float() if hasattr(out[key], "float") else out[key]
+
+
+def _run_evaluator(evaluator: Engine, loader):
+    def run(_: Engine) -> None:
+        evaluator.run(loader)
+
+    return run
+
+
+def _log_epoch(tb_logger: TensorboardLogger, history: AccuracyHistory):
+    def log(trainer: Engine) -> None:
+        row = history.rows[-1]
+        for key, value in row.items():
+            if key != "epoch" and isinstance(value, (int, float)):
+                tb_logger.writer.add_scalar(f"epoch/{key}", value, trainer.state.epoch)
+
+    return log
