@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ignoise.data import build_loaders, build_noisy_data, loader_sampler
+from ignoise.data import build_noisy_data, loader_sampler
 from ignoise.engine import Run, create_evaluator, create_trainer, recipe_parser, resolve_config
 from ignoise.models import build_model
 from ignoise.steps import SupervisedStep
@@ -22,10 +22,7 @@ def main(argv=None) -> dict:
 
     data = build_noisy_data(cfg.dataset, cfg.data_root, noise=cfg.noise, noise_rate=cfg.noise_rate,
                             seed=cfg.seed, download=cfg.download, noise_options=cfg.noise_options)
-    train_loader, test_loader = build_loaders(
-        cfg.loader, data.train, data.test, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
-        device=run.device, dataset_name=cfg.dataset, **run.shard,
-    )
+    train_loader, test_loader = run.loaders(data)
 
     model = build_model(cfg.model, data.num_classes, in_channels=data.in_channels)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,

@@ -39,11 +39,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
+from .ffcv_writer import require_ffcv
 from .gpu_augment import (
     PADDING_MODES,
     augmentation_generator,
@@ -56,7 +57,6 @@ from .gpu_augment import (
     pad,
 )
 from .gpu_loader import split_pair
-from .ffcv_writer import require_ffcv
 from .samplers import ShardedEvalSampler, ShardedRandomSampler
 
 __all__ = ["FFCV_AUGMENTATIONS", "FFCVLoader", "ffcv_train_loader", "ffcv_eval_loader"]
@@ -216,7 +216,9 @@ class FFCVLoader:
         self.augmentation = augmentation
         self.padding, self.padding_mode = padding, padding_mode
         self.seed, self.rank = int(seed), rank
-        self.batch_size = loader.batch_size // 2 if paired_sampler is not None else loader.batch_size
+        # FFCV's batches hold both halves of a pair.
+        pairs = paired_sampler is not None
+        self.batch_size = loader.batch_size // 2 if pairs else loader.batch_size
         self.paired_sampler = paired_sampler
         self._sampler = sampler
         self._targets, self._clean = targets, clean_targets
@@ -275,11 +277,12 @@ class FFCVLoader:
             x = x[:, :1]
         n = len(index)
         if self.augmentation == "crop_flip":
-            offsets = draw_crop_offsets(n, self.padding, generator)
-            x = crop(pad(x, self.padding, self.padding_mode), offsets, x.shape[-2:])
-        if self.augmentation in ("crop_flip", "flip", "random_resized_crop"):
+            offsets, flips = draw_crop_offsets(n, self.padding, generator), draw_flips(n, generator)
+            x = crop(pad(x, self.padding, self.padding_mode), offsets, x.shape[-2:], flips=flips)
+        elif self.augmentation in ("flip", "random_resized_crop"):
             x = hflip(x, draw_flips(n, generator))
-        batch = {"x": normalize(x, self._scale, self._shift), "y": self._targets[index], "index": index}
+        x = normalize(x, self._scale, self._shift)
+        batch = {"x": x, "y": self._targets[index], "index": index}
         if self._clean is not None:
             batch["y_clean"] = self._clean[index]
         return batch
@@ -421,7 +424,11 @@ def ffcv_train_loader(
             (crop_size, crop_size), scale=crop_scale, ratio=crop_ratio
         )
     else:
-        _constant_size(info, path, f"augmentation={augmentation!r}")
+        height, width = _constant_size(info, path, f"augmentation={augmentation!r}")
+        if padding < 0 or (padding_mode == "reflect" and padding >= min(height, width)):
+            raise ValueError(
+                f"padding {padding} ({padding_mode}) does not fit {height}x{width} images"
+            )
         decoder = SimpleRGBImageDecoder()
 
     sampler = None

@@ -13,7 +13,7 @@ the edge pixel, torchvision's ``padding_mode="reflect"``; what airbench uses).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -98,7 +98,9 @@ def pad(images: torch.Tensor, padding: int, mode: str = "zero") -> torch.Tensor:
     if mode == "zero":
         return torch.nn.functional.pad(images, (padding,) * 4)
     if padding >= min(h, w):
-        raise ValueError(f"reflect padding {padding} needs images larger than {padding}, got {h}x{w}")
+        raise ValueError(
+            f"reflect padding {padding} needs images larger than {padding}, got {h}x{w}"
+        )
     # Gathering rows then columns works for every dtype on every device (reflection_pad2d
     # kernels do not all take uint8).
     rows = _reflect_index(h, padding, images.device)
@@ -123,8 +125,9 @@ def crop(
     offsets: torch.Tensor,
     size: Sequence[int],
     index: torch.Tensor | None = None,
+    flips: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Cut one window per sample out of ``images`` in a single gather.
+    """Cut one window per sample out of ``images`` in a single gather, optionally mirrored.
 
     Args:
         images: ``(M, C, H, W)``, usually already padded (:func:`pad`).
@@ -133,10 +136,13 @@ def crop(
         index: int64 ``(B,)`` rows of ``images`` to crop (default: ``images`` is the batch,
             ``B == M``). Lets the GPU-resident loader select and crop a batch from the whole
             padded dataset in one op.
+        flips: bool ``(B,)``: mirror these windows left to right, by reading their columns
+            backwards in the same gather (cheaper than :func:`hflip` after the crop).
 
     Returns:
         ``(B, C, h, w)`` tensor: sample ``i`` is
-        ``images[index[i], :, r:r + h, c:c + w]`` with ``(r, c) = offsets[i]``.
+        ``images[index[i], :, r:r + h, c:c + w]`` with ``(r, c) = offsets[i]``, reversed along
+        the last dimension where ``flips[i]``.
 
     Examples:
         >>> x = torch.arange(16).view(1, 1, 4, 4)
@@ -149,7 +155,10 @@ def crop(
     if index is None:
         index = torch.arange(images.shape[0], device=device)
     rows = offsets[:, 0:1] + torch.arange(h, device=device)  # (B, h)
-    cols = offsets[:, 1:2] + torch.arange(w, device=device)  # (B, w)
+    step = torch.arange(w, device=device)
+    cols = offsets[:, 1:2] + step  # (B, w)
+    if flips is not None:
+        cols = torch.where(flips[:, None], offsets[:, 1:2] + (w - 1) - step, cols)
     channels = torch.arange(images.shape[1], device=device)
     return images[
         index[:, None, None, None],
@@ -183,10 +192,12 @@ def normalize(images: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) ->
 
     Examples:
         >>> scale, shift = normalization_constants((0.5,), (0.5,))
-        >>> normalize(torch.tensor([[[[0, 255]]]], dtype=torch.uint8), scale, shift).round(decimals=4).tolist()
+        >>> x = normalize(torch.tensor([[[[0, 255]]]], dtype=torch.uint8), scale, shift)
+        >>> x.round(decimals=4).tolist()
         [[[[-1.0, 1.0]]]]
     """
-    return torch.addcmul(shift, images.to(scale.dtype), scale)
+    # addcmul promotes the uint8 operand itself: no separate float copy of the batch.
+    return torch.addcmul(shift, images, scale)
 
 
 def normalization_constants(

@@ -172,10 +172,11 @@ def _shared_beton(dataset, cache_dir, name, split, num_workers, rank, world_size
         "num_workers": max(int(num_workers), 1),
     }
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    grouped = world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
+    dist = torch.distributed
+    grouped = world_size > 1 and dist.is_available() and dist.is_initialized()
     if grouped and rank != 0:
-        torch.distributed.barrier()  # rank 0 writes first
+        dist.barrier()  # rank 0 writes first
     path = cached_beton(dataset, cache_dir, **options)
     if grouped and rank == 0:
-        torch.distributed.barrier()
+        dist.barrier()
     return path

@@ -39,6 +39,7 @@ SHARED_DEFAULTS = {
     "log_every": 20,
     "eval_batch_size": None,
     "noise_options": {},
+    "cache_dir": None,
 }
 
 
@@ -63,6 +64,7 @@ def recipe_parser(description: str) -> argparse.ArgumentParser:
         help="continue the run in --output-dir from its last checkpoint")
     add("--loader", help="torch, gpu or ffcv")
     add("--num-workers", type=int)
+    add("--cache-dir", help="folder of the ffcv loader's .beton files")
     add("--mixed-precision", help="no, fp16 or bf16 (accelerate launch may set it)")
     add("--cpu", action="store_true", default=None, help="run on the CPU even if a GPU is there")
     add("--download", action="store_true", default=None, help="download CIFAR if missing")

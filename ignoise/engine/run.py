@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from ignite.engine import Engine
 
+from ..data.loader_factory import build_loaders
 from .accelerator import create_accelerator, seed_everything
 from .checkpointing import latest_checkpoint, load_checkpoint
 from .common import CommonHandlers, attach_common_handlers
@@ -63,6 +64,18 @@ class Run:
             "rank": self.accelerator.process_index,
             "world_size": self.accelerator.num_processes,
         }
+
+    def loaders(self, data, batch_size: int | None = None, *, paired_sampler=None):
+        """``(train_loader, test_loader)`` of ``cfg.loader`` for ``data`` (a
+        :class:`ignoise.data.NoisyData`), sharded for this process; see
+        :func:`ignoise.data.build_loaders`."""
+        cfg = self.cfg
+        return build_loaders(
+            cfg.loader, data.train, data.test, batch_size=batch_size or cfg.batch_size,
+            eval_batch_size=cfg.eval_batch_size, num_workers=cfg.num_workers, device=self.device,
+            dataset_name=data.name, paired_sampler=paired_sampler, cache_dir=cfg.cache_dir,
+            **self.shard,
+        )
 
     def print(self, *args) -> None:
         self.accelerator.print(*args)
