@@ -29,6 +29,7 @@ class DemoRow:
 DEMO_ROWS = (
     DemoRow("CE, clean labels", "ce.py", ("--noise", "none")),
     DemoRow("CE, 40% sym", "ce.py", ("--noise", "sym", "--noise-rate", "0.4")),
+    DemoRow("GAL (C), 40% sym", "gal_cifar.py", ("--noise", "sym", "--noise-rate", "0.4")),
     DemoRow("DivideMix, 40% sym", "dividemix.py", ("--noise", "sym", "--noise-rate", "0.4")),
     DemoRow("GSS-SSL, 40% sym", "gss_cifar.py", ("--noise", "sym", "--noise-rate", "0.4")),
 )

@@ -9,9 +9,9 @@ from pathlib import Path
 from ignite.engine import Engine, Events
 from ignite.handlers import ProgressBar, TerminateOnNan
 from ignite.handlers.tensorboard_logger import OutputHandler, TensorboardLogger
-from ignite.metrics import Average
 
 from ..metrics.accuracy_history import AccuracyHistory
+from ..metrics.epoch_mean import EpochMean
 from .checkpointing import attach_checkpoint
 from .run_clock import RunClock
 
@@ -59,7 +59,7 @@ def attach_common_handlers(
             (each reads a value from the device, so not every iteration).
         scalar_keys: scalar entries of the step's output to log every ``log_every`` iterations
             and to average over each epoch into the history as ``f"train_{key}"`` (e.g.
-            ``"agreement_ratio"``).
+            ``"agreement_ratio"``); iterations whose output lacks a key are skipped.
         progress, tensorboard: switch the progress bar and TensorBoard logging.
         n_saved: checkpoints kept.
     """
@@ -70,7 +70,7 @@ def attach_common_handlers(
     trainer.add_event_handler(every, TerminateOnNan(output_transform=lambda out: out["loss"]))
     for key in scalar_keys:
         # Summed on the device and read once per epoch: no per-iteration host sync.
-        Average(output_transform=_pick(key), device=accelerator.device).attach(trainer, key)
+        EpochMean(key, device=accelerator.device).attach(trainer, key)
 
     for evaluator, loader in evaluators.values():
         trainer.add_event_handler(Events.EPOCH_COMPLETED, _run_evaluator(evaluator, loader))
@@ -101,10 +101,6 @@ def attach_common_handlers(
         bar.attach(trainer, output_transform=lambda out: {"loss": float(out["loss"])},
                    event_name=every, closing_event_name=Events.EPOCH_COMPLETED)
     return CommonHandlers(history, clock, checkpoint, tb_logger)
-
-
-def _pick(key: str):
-    return lambda out: out[key].float() if hasattr(out[key], "float") else out[key]
 
 
 def _run_evaluator(evaluator: Engine, loader):

@@ -1,5 +1,18 @@
 """Update steps: one per training scheme, each a callable ``(engine, batch) -> dict``."""
 
+from .agreement import AGREEMENT_READINGS, MASKED_UPDATES, UPDATE_RULES, AgreementStep
+from .agreement_masks import AGREEMENT_GRANULARITIES, AgreementUnits, agreement_coefficients
+from .distillation import DistillationStep, distillation_loss, joint_probabilities
+from .dividemix import SWITCHABLE_TARGETS, DivideMixStep
+from .masked_update import MaskedUpdate
+from .mixmatch import co_guess, linear_rampup, mixup, refine_labels, sharpen
+from .phased import PhasedStep
+from .random_update import RandomUpdateStep
 from .supervised import SupervisedStep
 
-__all__ = ["SupervisedStep"]
+__all__ = ["SupervisedStep", "DivideMixStep", "SWITCHABLE_TARGETS", "co_guess", "linear_rampup",
+           "mixup", "refine_labels", "sharpen",
+           "AgreementStep", "AGREEMENT_READINGS", "MASKED_UPDATES", "UPDATE_RULES",
+           "AGREEMENT_GRANULARITIES", "AgreementUnits", "agreement_coefficients",
+           "DistillationStep", "distillation_loss", "joint_probabilities", "MaskedUpdate",
+           "PhasedStep", "RandomUpdateStep"]

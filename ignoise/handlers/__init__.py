@@ -1,0 +1,23 @@
+"""Stateful objects attached to engines: co-divide, the GSS direction pool, gradient bias."""
+
+from .agreement_ratio import AgreementRatio
+from .co_divide import CoDivide, clean_probability
+from .direction_pool import DirectionPool, pool_probabilities, strategy_values
+from .gradient_bias import (
+    GradientBias,
+    drawn_label_distribution,
+    final_layer_gradient,
+    final_linear,
+    given_label_distribution,
+    gradient_deviation,
+    screened_distribution,
+)
+from .phase_switch import PhaseSwitch
+from .pseudo_labels import PseudoLabels
+
+__all__ = ["CoDivide", "clean_probability", "DirectionPool", "pool_probabilities",
+           "strategy_values", "GradientBias", "drawn_label_distribution", "final_layer_gradient",
+           "final_linear", "given_label_distribution", "gradient_deviation",
+           "screened_distribution",
+    "AgreementRatio", "PhaseSwitch", "PseudoLabels",
+]

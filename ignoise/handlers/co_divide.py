@@ -1,0 +1,263 @@
+"""DivideMix's co-divide: every epoch, a two-component Gaussian mixture on each network's
+per-sample losses gives every training sample a probability that its label is clean."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterable, Sequence
+
+import ignite.distributed as idist
+import numpy as np
+import torch
+import torch.nn.functional as F
+from ignite.engine import Engine, Events
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+
+from ..data.batch import move_batch
+from ..losses import SCREENED_OUT
+
+__all__ = ["CoDivide", "clean_probability"]
+
+
+def clean_probability(
+    losses: torch.Tensor,
+    *,
+    max_iter: int = 10,
+    tol: float = 1e-2,
+    reg_covar: float = 5e-4,
+    seed: int = 0,
+) -> torch.Tensor:
+    """The posterior of the low-mean component of a two-component 1-D Gaussian mixture.
+
+    Args:
+        losses: ``(N,)`` per-sample losses, already normalized to [0, 1] (or averaged over
+            epochs of normalized losses).
+        max_iter, tol, reg_covar: scikit-learn's EM settings (DivideMix's values).
+        seed: the mixture's ``random_state``, so that every rank and a resumed run fit the
+            same mixture.
+
+    Returns:
+        ``(N,)`` float32 clean probabilities on the CPU.
+
+    Examples:
+        >>> import torch
+        >>> losses = torch.cat([torch.full((50,), 0.1), torch.full((50,), 0.9)])
+        >>> p = clean_probability(losses + 0.01 * torch.randn(100))
+        >>> bool((p[:50] > 0.5).all() and (p[50:] < 0.5).all())
+        True
+    """
+    x = losses.detach().double().cpu().numpy().reshape(-1, 1)
+    if float(x.max() - x.min()) < 1e-12:
+        return torch.ones(len(x))
+    gmm = GaussianMixture(n_components=2, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+                          random_state=seed)
+    with warnings.catch_warnings():
+        # DivideMix stops EM after 10 steps on purpose.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(x)
+    prob = gmm.predict_proba(x)[:, int(np.argmin(gmm.means_.ravel()))]
+    return torch.from_numpy(prob).float()
+
+
+class CoDivide:
+    """Divides the training set by each network's per-sample loss, once per epoch.
+
+    At the start of each epoch after the warm-up, every network is evaluated on the whole
+    training set (without augmentation, in eval mode); its cross-entropy losses against the
+    given labels are min-max normalized, optionally averaged over the last ``loss_history``
+    epochs, and a two-component GMM turns them into clean probabilities. With two networks
+    and a :class:`~ignoise.data.codivide_sampler.CoDivideBatchSampler`, network A's labeled
+    subset becomes the samples that network B judges clean (``p > threshold``) and vice versa.
+
+    In a multi-process run each rank evaluates its shard of the loader (each sample on exactly
+    one rank) and the losses are summed across ranks, so every rank fits the same mixture on
+    the same length-N losses and holds the same state.
+
+    Attributes:
+        clean_prob: ``(M, N)`` clean probability of each sample by each of the ``M`` networks.
+        predictions: ``(N, K)`` mean softmax of the networks over the training set (the
+            co-guessed prediction of every sample; a direction pool can update from it).
+
+    Args:
+        models: the networks (prepared).
+        loader: a rank-split, unpadded loader over the training set with the evaluation
+            transform (:func:`ignoise.data.make_eval_loader`).
+        num_samples: training-set size ``N``.
+        num_classes: ``K``.
+        warmup_epochs: no division during the first ``warmup_epochs`` epochs.
+        threshold: clean-probability threshold of the labeled subsets (DivideMix's ``tau``).
+        sampler: a co-divide batch sampler that receives the divisions (two networks only).
+        loss_history: average the normalized losses over this many epochs (DivideMix: 5 at 90%
+            noise, else 1).
+        predictions_every_epoch: evaluate every epoch from the second one, so that
+            :attr:`predictions` is fresh during the warm-up too (for a direction pool).
+        accelerator: for autocast during evaluation.
+        device: where the state lives (default: the accelerator's device, else the CPU).
+        seed: the GMM's random state.
+
+    Examples:
+        >>> import torch
+        >>> from ignoise.data import load_digits_dataset, make_eval_loader
+        >>> from ignoise.data.transforms import eval_transform
+        >>> data = load_digits_dataset(transform=eval_transform("digits"))
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+        >>> divide = CoDivide([net], make_eval_loader(data, 512), num_samples=len(data),
+        ...                   num_classes=10)
+        >>> divide.divide()
+        >>> divide.clean_prob.shape, divide.predictions.shape
+        (torch.Size([1, 1437]), torch.Size([1437, 10]))
+    """
+
+    def __init__(
+        self,
+        models: Sequence[torch.nn.Module],
+        loader: Iterable,
+        *,
+        num_samples: int,
+        num_classes: int,
+        warmup_epochs: int = 0,
+        threshold: float = 0.5,
+        sampler=None,
+        loss_history: int = 1,
+        predictions_every_epoch: bool = False,
+        accelerator=None,
+        device: torch.device | str | None = None,
+        seed: int = 0,
+        gmm_max_iter: int = 10,
+        gmm_tol: float = 1e-2,
+        gmm_reg_covar: float = 5e-4,
+    ) -> None:
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
+        if loss_history < 1:
+            raise ValueError(f"loss_history must be at least 1, got {loss_history}")
+        if sampler is not None and len(models) != 2:
+            raise ValueError(f"a co-divide sampler needs exactly two networks, got {len(models)}")
+        self.models = list(models)
+        self.loader = loader
+        self.num_samples, self.num_classes = int(num_samples), int(num_classes)
+        self.warmup_epochs = int(warmup_epochs)
+        self.threshold = float(threshold)
+        self.sampler = sampler
+        self.loss_history = int(loss_history)
+        self.predictions_every_epoch = predictions_every_epoch
+        self.accelerator = accelerator
+        self.device = torch.device(device or (accelerator.device if accelerator else "cpu"))
+        self.gmm = {"max_iter": gmm_max_iter, "tol": gmm_tol, "reg_covar": gmm_reg_covar,
+                    "seed": seed}
+        m = len(self.models)
+        self.clean_prob = torch.ones(m, self.num_samples, device=self.device)
+        self.predictions: torch.Tensor | None = None
+        self.history: list[torch.Tensor] = []  # (M, N) normalized losses, latest last
+        self.divided = False
+
+    def attach(self, trainer: Engine) -> None:
+        """Divide at ``EPOCH_STARTED``; attach it before the handlers that read its state (a
+        direction pool, a gradient-bias probe)."""
+        trainer.add_event_handler(Events.EPOCH_STARTED, self)
+
+    def __call__(self, engine: Engine) -> None:
+        epoch = engine.state.epoch
+        dividing = epoch > self.warmup_epochs
+        if dividing or (self.predictions_every_epoch and epoch > 1):
+            self.divide(apply=dividing)
+
+    def labeled(self, model_index: int) -> torch.Tensor:
+        """``(N,)`` mask of the samples network ``model_index`` judges clean."""
+        return self.clean_prob[model_index] > self.threshold
+
+    def kept(self, batch: dict, model_index: int = 0) -> torch.Tensor:
+        """``(B,)`` mask of the batch's samples judged clean; all of them before the first
+        division (sample screening keeps every sample during the warm-up)."""
+        if not self.divided:
+            return torch.ones_like(batch["index"], dtype=torch.bool)
+        return self.labeled(model_index).to(batch["index"].device)[batch["index"]]
+
+    def screen(self, batch: dict, model_index: int = 0) -> torch.Tensor:
+        """The batch's given labels with the samples judged noisy set to
+        :data:`~ignoise.losses.SCREENED_OUT`: sample screening as a ``targets`` callable for
+        :class:`~ignoise.steps.SupervisedStep` with
+        :func:`~ignoise.losses.screened_cross_entropy`."""
+        return torch.where(self.kept(batch, model_index), batch["y"], SCREENED_OUT)
+
+    def divide(self, apply: bool = True) -> None:
+        """Evaluate every network, fit the mixtures, and (if ``apply``) hand the division to
+        the sampler."""
+        losses, probs = zip(*(self._evaluate(model) for model in self.models))
+        losses = torch.stack(losses)
+        low, high = losses.min(dim=1, keepdim=True).values, losses.max(dim=1, keepdim=True).values
+        normalized = (losses - low) / (high - low).clamp_min(1e-12)
+        self.history = (self.history + [normalized.cpu()])[-self.loss_history:]
+        averaged = torch.stack(self.history).mean(dim=0)
+        clean = torch.stack([clean_probability(row, **self.gmm) for row in averaged])
+        # Fitted on identical inputs everywhere; the broadcast guards against any float drift.
+        self.clean_prob = _broadcast(clean.to(self.device))
+        self.predictions = _broadcast(torch.stack(probs).mean(dim=0))
+        if apply:
+            self.divided = True
+            if self.sampler is not None:
+                # Co-divide: each network learns from the division of the other.
+                self.sampler.set_division(self.labeled(1), self.labeled(0))
+
+    @torch.no_grad()
+    def _evaluate(self, model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        was_training = model.training
+        model.eval()
+        losses = torch.zeros(self.num_samples, device=self.device)
+        probs = torch.zeros(self.num_samples, self.num_classes, device=self.device)
+        seen = torch.zeros(self.num_samples, device=self.device)
+        autocast = self.accelerator.autocast if self.accelerator else contextlib.nullcontext
+        for batch in self.loader:
+            batch = move_batch(batch, self.device)
+            with autocast():
+                logits = model(batch["x"]).float()
+            index = batch["index"]
+            losses.index_copy_(0, index, F.cross_entropy(logits, batch["y"], reduction="none"))
+            probs.index_copy_(0, index, torch.softmax(logits, dim=1))
+            seen.index_fill_(0, index, 1.0)
+        model.train(was_training)
+        losses, probs, seen = (idist.all_reduce(t) for t in (losses, probs, seen))
+        missing = int((seen == 0).sum())
+        if missing:
+            raise RuntimeError(
+                f"co-divide: {missing} of {self.num_samples} training samples were not evaluated; "
+                "the loader must cover the whole training set across ranks"
+            )
+        return losses / seen, probs / seen.unsqueeze(1)
+
+    def summary(self, clean_targets=None, given_targets=None) -> dict:
+        """Fraction judged clean per network and, where clean labels are known, the precision
+        and recall of those labeled subsets for finding correctly labeled samples."""
+        out = {}
+        if not self.divided:
+            return out
+        for m in range(len(self.models)):
+            labeled = self.labeled(m).cpu()
+            out[f"labeled_fraction_{m}"] = float(labeled.float().mean())
+            if clean_targets is not None and given_targets is not None:
+                correct = torch.as_tensor(clean_targets) == torch.as_tensor(given_targets)
+                hits = float((labeled & correct).sum())
+                out[f"labeled_precision_{m}"] = hits / max(float(labeled.sum()), 1.0)
+                out[f"labeled_recall_{m}"] = hits / max(float(correct.sum()), 1.0)
+        return out
+
+    def state_dict(self) -> dict:
+        state = {"clean_prob": self.clean_prob.cpu(), "divided": self.divided,
+                 "history": torch.stack(self.history) if self.history else torch.zeros(0)}
+        if self.predictions is not None:
+            state["predictions"] = self.predictions.cpu()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.clean_prob = state["clean_prob"].to(self.device)
+        self.divided = bool(state["divided"])
+        self.history = list(state["history"].unbind(0)) if state["history"].numel() else []
+        self.predictions = state["predictions"].to(self.device) if "predictions" in state else None
+        if self.divided and self.sampler is not None:
+            self.sampler.set_division(self.labeled(1), self.labeled(0))
+
+
+def _broadcast(tensor: torch.Tensor) -> torch.Tensor:
+    return idist.broadcast(tensor, src=0) if idist.get_world_size() > 1 else tensor

@@ -1,0 +1,304 @@
+"""The gradient switching strategy's direction pool: per sample, a distribution over the classes
+(the candidate gradient directions) from which the training target is drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ignite.distributed as idist
+import torch
+from ignite.engine import Engine, Events
+
+__all__ = ["DirectionPool", "strategy_values", "pool_probabilities", "PREDICTED_CONFIDENCE",
+           "REDRAW"]
+
+#: Readings of the predicted strategy's weight (see :func:`strategy_values`).
+PREDICTED_CONFIDENCE = ("predicted", "given")
+#: How often a sample's target is drawn again.
+REDRAW = ("epoch", "iteration")
+
+
+def strategy_values(
+    predictions: torch.Tensor,
+    given: torch.Tensor,
+    progress: float,
+    *,
+    lambda1: float,
+    lambda2: float,
+    predicted_confidence: str = "predicted",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The three strategies' weights at training progress ``t = e / E``.
+
+    - original, on the given label: ``v_or = p_y~ (1 - t)``;
+    - predicted, on the predicted class ``argmax p``: ``v_pr = c lambda1 t``, where ``c`` is the
+      predicted class's confidence ``max_k p_k`` (``predicted_confidence="predicted"``, the
+      default) or, reading the poster's formula literally, the given label's ``p_y~``
+      (``"given"``);
+    - random, on every class alike: ``v_rd = lambda2 t``, the weight of one uniformly random
+      class, i.e. ``lambda2 t / K`` on each class in expectation.
+
+    Why the default reads ``c = max p``: the poster wants confident mislabeled samples to get
+    their prediction as the principal direction; with ``c = p_y~`` a confidently mislabeled
+    sample (``p_y~`` near 0) would get almost no predicted weight, the opposite of that intent.
+
+    Args:
+        predictions: ``(N, K)`` predicted distributions.
+        given: ``(N,)`` given labels.
+        progress: ``t = e / E`` in [0, 1].
+        lambda1, lambda2: the schedules' scales.
+        predicted_confidence: ``"predicted"`` or ``"given"``.
+
+    Returns:
+        ``(v_or, v_pr, v_rd)``, each ``(N,)``.
+
+    Examples:
+        >>> import torch
+        >>> p = torch.tensor([[0.1, 0.9]])
+        >>> values = strategy_values(p, torch.tensor([0]), 0.5, lambda1=1.0, lambda2=0.2)
+        >>> [round(float(v), 3) for v in values]
+        [0.05, 0.45, 0.1]
+    """
+    if predicted_confidence not in PREDICTED_CONFIDENCE:
+        raise ValueError(f"predicted_confidence must be one of {PREDICTED_CONFIDENCE}, "
+                         f"got {predicted_confidence!r}")
+    p_given = predictions.gather(1, given.unsqueeze(1)).squeeze(1)
+    confidence = predictions.max(dim=1).values if predicted_confidence == "predicted" else p_given
+    v_or = p_given * (1.0 - progress)
+    v_pr = confidence * (lambda1 * progress)
+    v_rd = torch.full_like(v_or, lambda2 * progress)
+    return v_or, v_pr, v_rd
+
+
+def pool_probabilities(
+    predictions: torch.Tensor,
+    given: torch.Tensor,
+    progress: float,
+    *,
+    lambda1: float,
+    lambda2: float,
+    predicted_confidence: str = "predicted",
+) -> torch.Tensor:
+    """The normalized pool: ``v_or e_y~ + v_pr e_argmax(p) + (v_rd / K) 1``, rows summing to 1.
+
+    A row whose three weights are all zero (possible only when ``p_y~ = 0`` exactly) becomes
+    uniform.
+
+    Examples:
+        >>> import torch
+        >>> p = torch.tensor([[0.1, 0.9]])
+        >>> pool_probabilities(p, torch.tensor([0]), 0.5, lambda1=1.0, lambda2=0.2)
+        tensor([[0.1667, 0.8333]])
+    """
+    num_classes = predictions.shape[1]
+    v_or, v_pr, v_rd = strategy_values(predictions, given, progress, lambda1=lambda1,
+                                       lambda2=lambda2, predicted_confidence=predicted_confidence)
+    pool = (v_rd / num_classes).unsqueeze(1).expand_as(predictions).clone()
+    pool.scatter_add_(1, given.unsqueeze(1), v_or.unsqueeze(1))
+    pool.scatter_add_(1, predictions.argmax(dim=1, keepdim=True), v_pr.unsqueeze(1))
+    pool = pool + 1e-12 / num_classes
+    return pool / pool.sum(dim=1, keepdim=True)
+
+
+class DirectionPool:
+    """Per-sample pools of gradient directions (GSS) and the targets drawn from them.
+
+    The pool of sample ``i`` is a distribution over the ``K`` classes, stored as one ``(N, K)``
+    tensor indexed by the batch's ``index``. It starts as the one-hot given label (at
+    ``t = 0`` only the original strategy has weight) and is rebuilt from the model's
+    predictions after every epoch with :func:`pool_probabilities`, at progress
+    ``t = e / total_epochs`` where ``e`` is the number of completed epochs. Any step takes
+    :meth:`draw_targets` in place of the given labels, e.g.
+    ``SupervisedStep(..., targets=pool.draw_targets)``.
+
+    Where the predictions come from:
+
+    - ``attach(trainer, output_transform=...)``: from the training step's own outputs (probs or
+      logits with ``index``), collected during the epoch and applied at ``EPOCH_COMPLETED``;
+    - ``attach(trainer, predictions=callable)``: from a callable that returns the ``(N, K)``
+      predictions of every sample (or ``None`` when it has none yet), read at the next
+      ``EPOCH_STARTED``, e.g. the co-guessed predictions of :class:`CoDivide`.
+
+    Both give the pool used during epoch ``e + 1`` progress ``t = e / E``. In a multi-process run
+    the collected predictions are summed across ranks and the pool is broadcast from rank 0, so
+    every rank holds the same pool; per-epoch draws use a generator seeded from
+    ``(seed, epoch)`` and are the same on every rank too.
+
+    Args:
+        given: ``(N,)`` given labels (the dataset's ``targets``).
+        num_classes: ``K``.
+        total_epochs: ``E`` of the schedules (the run's epochs).
+        lambda1: scale of the predicted strategy.
+        lambda2: scale of the random strategy.
+        redraw: ``"epoch"`` draws one target per sample at the start of each epoch (the same
+            whatever the number of processes); ``"iteration"`` draws anew each time a sample is
+            in a batch (from a generator seeded by ``(seed, epoch, rank)``).
+        predicted_confidence: see :func:`strategy_values`.
+        momentum: ``0`` rebuilds the pool from the latest predictions only; ``m > 0`` keeps
+            ``m`` of the previous pool (an accumulating reading of "updating the pool").
+        seed: seed of the draws.
+        device: where the pool lives (the accelerator's device).
+
+    Examples:
+        >>> import torch
+        >>> pool = DirectionPool(torch.tensor([0, 1, 2]), 3, total_epochs=10)
+        >>> pool.draw_targets({"index": torch.tensor([2, 0])}).tolist()  # t = 0: the given labels
+        [2, 0]
+        >>> pool.update(torch.tensor([[0.1, 0.8, 0.1]] * 3), epoch=5)
+        >>> pool.probs[0]
+        tensor([0.1333, 0.8333, 0.0333])
+    """
+
+    def __init__(
+        self,
+        given: torch.Tensor,
+        num_classes: int,
+        *,
+        total_epochs: int,
+        lambda1: float = 1.0,
+        lambda2: float = 0.1,
+        redraw: str = "epoch",
+        predicted_confidence: str = "predicted",
+        momentum: float = 0.0,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if redraw not in REDRAW:
+            raise ValueError(f"redraw must be one of {REDRAW}, got {redraw!r}")
+        if predicted_confidence not in PREDICTED_CONFIDENCE:
+            raise ValueError(f"predicted_confidence must be one of {PREDICTED_CONFIDENCE}, "
+                             f"got {predicted_confidence!r}")
+        if total_epochs < 1:
+            raise ValueError(f"total_epochs must be a positive integer, got {total_epochs!r}")
+        if lambda1 < 0 or lambda2 < 0:
+            raise ValueError(f"lambda1 and lambda2 must be non-negative, got {lambda1}, {lambda2}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self.device = torch.device(device)
+        self.given = torch.as_tensor(given, dtype=torch.long).to(self.device)
+        given_ok = self.given.ndim == 1 and 0 <= int(self.given.min())
+        if not given_ok or int(self.given.max()) >= num_classes:
+            raise ValueError(f"given labels must be a 1-D tensor of classes in [0, {num_classes})")
+        self.num_classes = int(num_classes)
+        self.total_epochs = int(total_epochs)
+        self.lambda1, self.lambda2 = float(lambda1), float(lambda2)
+        self.redraw, self.predicted_confidence = redraw, predicted_confidence
+        self.momentum, self.seed = float(momentum), int(seed)
+        self.probs = torch.nn.functional.one_hot(self.given, self.num_classes).float()
+        self.drawn = self.given.clone()
+        self.progress = 0.0
+        self._generator = torch.Generator(device=self.device)
+        self._generator.manual_seed(self.seed)
+        self._sum: torch.Tensor | None = None
+        self._count: torch.Tensor | None = None
+        self._output_transform: Callable | None = None
+        self._predictions: Callable | None = None
+
+    # -- attaching -------------------------------------------------------------------------
+
+    def attach(
+        self,
+        trainer: Engine,
+        *,
+        output_transform: Callable[[dict], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        predictions: Callable[[], torch.Tensor | None] | None = None,
+    ) -> None:
+        """Register the pool on ``trainer``.
+
+        Args:
+            trainer: the trainer.
+            output_transform: ``output -> (probs (B, K), index (B,))`` to collect the step's
+                predictions, e.g. ``lambda o: (o["logits"].softmax(1), o["index"])``.
+            predictions: ``() -> (N, K) | None``, read at each ``EPOCH_STARTED``; attach the
+                pool after the handler that computes them.
+        """
+        if (output_transform is None) == (predictions is None):
+            raise ValueError("give exactly one of output_transform= and predictions=")
+        self._output_transform, self._predictions = output_transform, predictions
+        trainer.add_event_handler(Events.EPOCH_STARTED, self._epoch_started)
+        if output_transform is not None:
+            trainer.add_event_handler(Events.ITERATION_COMPLETED, self._collect)
+            trainer.add_event_handler(Events.EPOCH_COMPLETED, self._apply_collected)
+
+    def _epoch_started(self, engine: Engine) -> None:
+        epoch = engine.state.epoch
+        if self._predictions is not None:
+            predictions = self._predictions()
+            if predictions is not None:
+                self.update(predictions, epoch - 1)
+        self.start_epoch(epoch)
+
+    def start_epoch(self, epoch: int) -> None:
+        """Seed the epoch's draws from ``(seed, epoch)`` and, with ``redraw="epoch"``, draw every
+        sample's target for the epoch."""
+        rank = idist.get_rank() if self.redraw == "iteration" else 0
+        self._generator.manual_seed(self.seed * 1_000_003 + epoch * 1_009 + rank)
+        if self.redraw == "epoch":
+            self.drawn = torch.multinomial(self.probs, 1, generator=self._generator).squeeze(1)
+        self._sum = self._count = None
+
+    def _collect(self, engine: Engine) -> None:
+        probs, index = self._output_transform(engine.state.output)
+        if self._sum is None:
+            self._sum = torch.zeros(len(self.given), self.num_classes, device=self.device)
+            self._count = torch.zeros(len(self.given), device=self.device)
+        index = index.to(self.device)
+        self._sum.index_add_(0, index, probs.detach().float().to(self.device))
+        self._count.index_add_(0, index, torch.ones_like(index, dtype=torch.float))
+
+    def _apply_collected(self, engine: Engine) -> None:
+        if self._sum is None:
+            return
+        total, count = idist.all_reduce(self._sum), idist.all_reduce(self._count)
+        seen = count > 0
+        predictions = total / count.clamp_min(1.0).unsqueeze(1)
+        self.update(predictions, engine.state.epoch, rows=seen)
+        self._sum = self._count = None
+
+    # -- the pool --------------------------------------------------------------------------
+
+    def update(self, predictions: torch.Tensor, epoch: int,
+               rows: torch.Tensor | None = None) -> None:
+        """Rebuild the pool from ``(N, K)`` predictions after ``epoch`` completed epochs.
+
+        Args:
+            predictions: predicted distributions of every sample.
+            epoch: completed epochs ``e``; the schedules use ``t = min(e / E, 1)``.
+            rows: optional ``(N,)`` mask of the samples to update (the others keep their pool).
+        """
+        self.progress = min(max(epoch / self.total_epochs, 0.0), 1.0)
+        fresh = pool_probabilities(predictions.to(self.device).float(), self.given, self.progress,
+                                   lambda1=self.lambda1, lambda2=self.lambda2,
+                                   predicted_confidence=self.predicted_confidence)
+        if self.momentum > 0:
+            fresh = self.momentum * self.probs + (1.0 - self.momentum) * fresh
+        if rows is not None:
+            fresh = torch.where(rows.to(self.device).unsqueeze(1), fresh, self.probs)
+        if idist.get_world_size() > 1:
+            fresh = idist.broadcast(fresh, src=0)
+        self.probs = fresh
+
+    def draw_targets(self, batch: dict) -> torch.Tensor:
+        """The batch's targets (class indices), drawn from the pools of its samples.
+
+        With ``redraw="epoch"`` they are the epoch's draws; with ``"iteration"`` one
+        ``torch.multinomial`` over the batch's pool rows. No host synchronization.
+        """
+        index = batch["index"].to(self.device)
+        if self.redraw == "epoch":
+            return self.drawn[index]
+        return torch.multinomial(self.probs[index], 1, generator=self._generator).squeeze(1)
+
+    def switched_fraction(self) -> float:
+        """Fraction of the epoch's drawn targets that differ from the given labels (a diagnostic
+        read once per epoch; meaningful with ``redraw="epoch"``)."""
+        return float((self.drawn != self.given).float().mean())
+
+    def state_dict(self) -> dict:
+        return {"probs": self.probs.cpu(), "drawn": self.drawn.cpu(), "progress": self.progress,
+                "generator": self._generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.probs = state["probs"].to(self.device)
+        self.drawn = state["drawn"].to(self.device)
+        self.progress = float(state["progress"])
+        self._generator.set_state(state["generator"])

@@ -1,0 +1,21 @@
+"""DivideMix baseline: two networks, co-divide by a per-epoch GMM on their losses, MixMatch with
+label co-refinement and co-guessing (the framework GSS-SSL plugs into; see ``gss.py``).
+
+    python recipes/dividemix.py --dataset digits --noise sym --noise-rate 0.5
+    accelerate launch recipes/dividemix.py --dataset cifar10 --data-root data \
+        --noise sym --noise-rate 0.5
+"""
+
+from pathlib import Path
+
+import gss
+
+CONFIG = Path(__file__).parent / "configs" / "dividemix.yaml"
+
+
+def main(argv=None) -> dict:
+    return gss.main(argv, CONFIG, __doc__)
+
+
+if __name__ == "__main__":
+    main()

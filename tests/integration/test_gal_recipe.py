@@ -1,0 +1,84 @@
+"""GAL on the embedded digits, end to end through the recipe, and its exact resume."""
+
+import json
+
+import pytest
+import torch
+from conftest import load_recipe
+
+from ignoise.engine import RESULT_KEYS, latest_checkpoint
+
+pytestmark = pytest.mark.integration
+
+ARGS = ["--dataset", "digits", "--noise", "sym", "--noise-rate", "0.4", "--warmup-epochs", "2",
+        "--no-progress", "--log-every", "5"]
+
+
+@pytest.fixture()
+def one_thread():
+    """In-process runs on a shared 2-core machine: one intra-op thread is several times faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def gal(*args: str) -> dict:
+    return load_recipe("gal_cifar").main([*ARGS, *args])
+
+
+def test_gal_runs_end_to_end_and_resumes_exactly(tmp_path, one_thread):
+    full = gal("--epochs", "4", "--output-dir", str(tmp_path / "full"))
+    written = json.loads((tmp_path / "full" / "results.json").read_text())
+    assert set(RESULT_KEYS) <= set(written)
+    assert written["method"] == "gal" and written["reported_network"] == "c"
+    rows = written["history"]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    # warm-up: one network stands for the identical pair, all gradients agree
+    assert [r["train_agreement_ratio"] for r in rows[:2]] == [1.0, 1.0]
+    assert all(0.0 <= r["train_agreement_ratio"] < 1.0 for r in rows[2:])
+    assert all(0.0 <= r["train_agreement_ratio_tensors"] <= 1.0 for r in rows)
+    assert all("test_accuracy" in r and "joint_accuracy" in r for r in rows)  # C and A+B
+    assert all("pseudo_label_precision" in r and "pseudo_label_confident_fraction" in r
+               for r in rows[2:])
+    assert written["test_acc_last"] == rows[-1]["test_accuracy"]
+    assert written["joint_acc_last"] == rows[-1]["joint_accuracy"]
+    assert written["test_acc_last"] > 0.5
+    curve = written["agreement_ratio_curve"]
+    assert len(curve["iteration"]) == len(curve["agreement_ratio"]) == 4 * 24
+    assert list((tmp_path / "full" / "tb").glob("events.out.tfevents.*"))
+
+    # Stop after two epochs (the switch happens at the start of the third), then resume.
+    gal("--epochs", "2", "--output-dir", str(tmp_path / "cut"))
+    resumed = gal("--epochs", "4", "--output-dir", str(tmp_path / "cut"), "--resume")
+    drop_time = lambda rows: [{k: v for k, v in r.items() if "time" not in k} for r in rows]
+    assert drop_time(resumed["history"]) == drop_time(full["history"])
+    assert resumed["agreement_ratio_curve"] == full["agreement_ratio_curve"]
+    a = torch.load(latest_checkpoint(tmp_path / "full"), weights_only=True)
+    b = torch.load(latest_checkpoint(tmp_path / "cut"), weights_only=True)
+    for key in ("model_a", "model_b", "model_c", "optimizer_a", "pseudo_labels"):
+        assert key in a
+    for net in ("model_a", "model_b", "model_c"):
+        assert all(torch.equal(a[net][k], b[net][k]) for k in a[net])
+    assert torch.equal(a["pseudo_labels"]["joint"], b["pseudo_labels"]["joint"])
+
+
+def test_ablation_variants_run(tmp_path, one_thread):
+    for variant, sampling in (("ab_random", "random"), ("random_update", "cdas"),
+                              ("contrast", "cdas_no_reversal")):
+        out = gal("--epochs", "3", "--variant", variant, "--sampling", sampling,
+                  "--agreement-granularity", "channel", "--output-dir", str(tmp_path / variant))
+        assert out["method"] == f"gal_{variant}"
+        assert 0 < out["test_acc_last"] <= 1
+        if variant == "contrast":  # identical batches, both nets trained: ratio 1, then less
+            ratios = [r["train_agreement_ratio"] for r in out["history"]]
+            assert ratios[:2] == [1.0, 1.0] and ratios[2] < 1.0
+
+
+def test_bad_gal_options_fail_before_training(tmp_path):
+    main = load_recipe("gal_cifar").main
+    with pytest.raises(SystemExit):
+        main([*ARGS, "--variant", "bogus", "--output-dir", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="warmup_epochs must be a non-negative integer"):
+        main([*ARGS, "--warmup-epochs", "-1", "--output-dir", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,83 @@
+"""DivideMix, GSS-SSL, GSS-CE and the gradient-bias table on the embedded digits, end to end
+through the recipes."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from conftest import load_recipe
+
+from ignoise.engine import RESULT_KEYS, latest_checkpoint
+
+pytestmark = pytest.mark.integration
+
+SHORT = ["--dataset", "digits", "--noise", "sym", "--noise-rate", "0.4", "--epochs", "4",
+         "--warmup-epochs", "2"]
+
+
+def test_dividemix_divides_the_digits_and_learns(recipe, tmp_path):
+    results = recipe("dividemix", *SHORT, "--output-dir", str(tmp_path / "dm"))
+    assert set(RESULT_KEYS) <= set(results) and results["method"] == "dividemix"
+    assert results["lambda_u"] == 25.0
+    rows = results["history"]
+    assert "labeled_fraction_0" not in rows[1] and "labeled_fraction_0" in rows[2]
+    # about 60% of the labels are right; the division should find mostly those
+    assert 0.4 < rows[-1]["labeled_fraction_0"] < 0.75
+    assert rows[-1]["labeled_precision_0"] > 0.9 and rows[-1]["labeled_precision_1"] > 0.9
+    assert rows[-1]["train_unlabeled_weight"] > 0
+    assert results["test_acc_last"] > 0.85, rows
+
+
+def test_gss_ssl_resumes_exactly_with_its_pools(recipe, tmp_path):
+    full = recipe("gss_cifar", *SHORT, "--output-dir", str(tmp_path / "full"))
+    assert full["method"] == "gss_ssl"
+    assert full["history"][-1]["switched_fraction"] > 0.05  # some targets left the given labels
+    # Resume from the epoch-3 checkpoint of the same run: epoch 4 must come out identical.
+    resumed_dir = tmp_path / "resumed" / "checkpoints"
+    resumed_dir.mkdir(parents=True)
+    shutil.copy(tmp_path / "full" / "checkpoints" / "checkpoint_3.pt", resumed_dir)
+    resumed = recipe("gss_cifar", *SHORT, "--output-dir", str(tmp_path / "resumed"), "--resume")
+    assert resumed["history"] == full["history"]
+    a = torch.load(latest_checkpoint(tmp_path / "full"), weights_only=True)
+    b = torch.load(latest_checkpoint(tmp_path / "resumed"), weights_only=True)
+    for key in ("model_0", "model_1", "pool", "division"):
+        for name, value in a[key].items():
+            if isinstance(value, torch.Tensor):
+                assert torch.equal(value, b[key][name]), (key, name)
+    assert a["pool"]["progress"] == b["pool"]["progress"] == 3 / 4
+
+
+def test_gradient_bias_table_with_screening_and_gss_ce(recipe, tmp_path):
+    out = tmp_path / "bias"
+    recipe("gss_bias", "--dataset", "digits", "--epochs", "3", "--warmup-epochs", "1",
+           "--variants", "screening", "gss_ce", "--bias-epochs", "1", "3",
+           "--output-dir", str(out))
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["variants"]) == {"screening", "gss_ce"}
+    table = (out / "gradient_bias.md").read_text()
+    assert "Δg_sc (screening)" in table and "epoch 3" in table
+    assert (out / "gradient_bias.png").stat().st_size > 1000
+    for variant in ("screening", "gss_ce"):
+        rows = results["variants"][variant]["gradient_bias"]
+        assert [r["epoch"] for r in rows] == [1, 2, 3]
+        assert rows[0]["bias"] <= rows[-1]["bias"] and 0 < rows[-1]["consistency"] <= 1
+        assert rows[0]["tracked"] == 721  # every mislabeled digit at 50% symmetric noise
+
+
+def test_clothing1m_recipe_runs_on_the_digits(recipe, tmp_path):
+    results = recipe("gss_clothing1m", "--dataset", "digits", "--noise", "sym", "--noise-rate",
+                     "0.4", "--epochs", "2", "--warmup-epochs", "1", "--output-dir",
+                     str(tmp_path / "c"))
+    assert results["lambda_u"] == 0.0 and results["config"]["confidence_penalty"] is True
+    assert results["history"][-1]["train_unlabeled_loss"] == 0.0
+
+
+def test_bad_gss_input_fails_before_training(tmp_path):
+    main = load_recipe("gss").main
+    base = ["--dataset", "digits", "--no-progress", "--output-dir", str(tmp_path / "x")]
+    with pytest.raises(ValueError, match="warmup_epochs 5 is outside"):
+        main(base + ["--epochs", "3"])
+    with pytest.raises(ValueError, match="no lambda_u for sym noise at rate 0.33"):
+        main(base + ["--noise", "sym", "--noise-rate", "0.33"])
+    assert not (tmp_path / "x").exists()
