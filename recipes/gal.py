@@ -120,6 +120,7 @@ def main(argv=None, config: Path | str = Path(__file__).parent / "configs" / "ga
     models = dict(zip(models, prepared[:len(models)]))
     optimizers = dict(zip(optimizers, prepared[len(models):]))
     a, acc = models["a"], run.accelerator
+    plain = {k: acc.unwrap_model(m) for k, m in models.items()}  # no DDP collectives in eval
 
     copies = [(models[k], optimizers[k]) for k in models
               if k == "b" or (k == "c" and cfg.c_init == "warmup")]
@@ -139,7 +140,7 @@ def main(argv=None, config: Path | str = Path(__file__).parent / "configs" / "ga
     if distill:
         teachers = (a, models["b"])
         if cfg.pseudo_labels == "epoch":
-            pseudo = PseudoLabels(teachers, train_eval_loader, len(data.train), data.num_classes,
+            pseudo = PseudoLabels((plain["a"], plain["b"]), train_eval_loader, len(data.train), data.num_classes,
                                   acc, pseudo_label_threshold=cfg.pseudo_label_threshold,
                                   clean_targets=data.train.clean_targets, start_epoch=warmup + 1)
         distillation = DistillationStep(
@@ -157,8 +158,8 @@ def main(argv=None, config: Path | str = Path(__file__).parent / "configs" / "ga
     if pseudo is not None:
         pseudo.attach(trainer)
 
-    predict = {"a": a, "c": models.get("c"),
-               "joint": lambda x: joint_probabilities((a, models["b"]), x)}
+    predict = {"a": plain["a"], "c": plain.get("c"),
+               "joint": lambda x: joint_probabilities((plain["a"], plain["b"]), x)}
     evaluators = {"test": (create_evaluator(predict[report], acc, models=models.values()),
                            test_loader)}
     if nets == 2 and report != "joint":

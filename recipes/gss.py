@@ -60,7 +60,8 @@ def parse(argv, config: Path, description: str | None = None):
     add("--gradient-bias", action="store_true", default=None, help="probe the gradient bias")
     cfg = resolve_config(parser.parse_args(argv), config)
     if not 1 <= cfg.warmup_epochs < cfg.epochs:
-        raise ValueError(f"warmup_epochs {cfg.warmup_epochs} is outside [1, epochs={cfg.epochs})")
+        raise ValueError(f"warmup_epochs {cfg.warmup_epochs} is outside [1, epochs={cfg.epochs}): "
+                         "pass --warmup-epochs")
     if cfg.lambda_u is None and VARIANTS[cfg.variant][0] == "dividemix":
         cfg.lambda_u = _per_noise(cfg.lambda_u_by_noise, cfg.noise, cfg.noise_rate, config)
     if cfg.confidence_penalty == "auto":
@@ -191,11 +192,7 @@ def main(argv=None, config: Path | str = Path(__file__).parent / "configs" / "gs
     if pool is not None:
         handlers.history.add_source(lambda: {"switched_fraction": pool.switched_fraction()})
 
-    def extra_results() -> dict:
-        extra = {"noise_report": data.noise.summary(), "lambda_u": cfg.lambda_u}
-        if bias is not None:
-            extra["gradient_bias"] = bias.rows
-        return extra
-
-    return run.execute(trainer, train_loader, extra_results=extra_results)
+    extra = lambda: {"noise_report": data.noise.summary(), "lambda_u": cfg.lambda_u,
+                     **({"gradient_bias": bias.rows} if bias is not None else {})}
+    return run.execute(trainer, train_loader, extra_results=extra)
 

@@ -25,8 +25,10 @@ def create_evaluator(
     ``num_samples``, the number of test samples counted over all processes.
 
     Args:
-        predict: maps a batch of inputs to scores (logits or probabilities): a model, or a
-            function such as the mean softmax of two networks.
+        predict: maps a batch of inputs to scores (logits or probabilities): a model (unwrapped
+            from DDP here), or a function such as the mean softmax of two networks (give it
+            ``accelerator.unwrap_model``-ed networks: a DDP forward is a collective, and the
+            ranks of a rank-split evaluation may run different numbers of batches).
         accelerator: the run's Accelerator (device and autocast).
         models: modules to switch to eval mode before each run (``predict`` itself when it is a
             module).
@@ -35,6 +37,10 @@ def create_evaluator(
     Ignite's metrics all-reduce their counts across processes, so with the rank-split evaluation
     loaders of :mod:`ignoise.data.loaders` every test sample counts exactly once.
     """
+    if isinstance(predict, torch.nn.Module):
+        # A DDP-wrapped forward is a collective: with rank-split evaluation the ranks may run
+        # different numbers of batches, so evaluate the plain module.
+        predict = accelerator.unwrap_model(predict)
     models = list(models) + ([predict] if isinstance(predict, torch.nn.Module) else [])
 
     @torch.no_grad()

@@ -76,7 +76,7 @@ def test_clothing1m_recipe_runs_on_the_digits(recipe, tmp_path):
 def test_bad_gss_input_fails_before_training(tmp_path):
     main = load_recipe("gss").main
     base = ["--dataset", "digits", "--no-progress", "--output-dir", str(tmp_path / "x")]
-    with pytest.raises(ValueError, match="warmup_epochs 5 is outside"):
+    with pytest.raises(ValueError, match=r"warmup_epochs 6 is outside \[1, epochs=3\)"):
         main(base + ["--epochs", "3"])
     with pytest.raises(ValueError, match="no lambda_u for sym noise at rate 0.33"):
         main(base + ["--noise", "sym", "--noise-rate", "0.33"])
