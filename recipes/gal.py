@@ -140,8 +140,9 @@ def main(argv=None, config: Path | str = Path(__file__).parent / "configs" / "ga
     if distill:
         teachers = (a, models["b"])
         if cfg.pseudo_labels == "epoch":
-            pseudo = PseudoLabels((plain["a"], plain["b"]), train_eval_loader, len(data.train), data.num_classes,
-                                  acc, pseudo_label_threshold=cfg.pseudo_label_threshold,
+            pseudo = PseudoLabels((plain["a"], plain["b"]), train_eval_loader, len(data.train),
+                                  data.num_classes, acc,
+                                  pseudo_label_threshold=cfg.pseudo_label_threshold,
                                   clean_targets=data.train.clean_targets, start_epoch=warmup + 1)
         distillation = DistillationStep(
             models["c"], optimizers["c"], acc, pseudo_label_threshold=cfg.pseudo_label_threshold,
