@@ -10,28 +10,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..noise.report import check_labels
+
 __all__ = ["NoisyLabelDataset", "ArrayImageDataset", "FileImageDataset", "check_labels"]
-
-
-def check_labels(labels: np.ndarray, num_classes: int, what: str = "labels") -> np.ndarray:
-    """Return ``labels`` as int64 after checking they lie in ``[0, num_classes)``.
-
-    Raises:
-        ValueError: naming the first offending value and the expected range.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"{what} must be a 1-D array, got shape {labels.shape}")
-    if labels.size and not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{what} must be integers, got dtype {labels.dtype}")
-    bad = (labels < 0) | (labels >= num_classes)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{what}[{i}] = {int(labels[i])} is out of range: "
-            f"expected a class in [0, {num_classes})"
-        )
-    return labels.astype(np.int64)
 
 
 class NoisyLabelDataset(torch.utils.data.Dataset):

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import FileImageDataset
+from .label_files import read_path_labels
 
 __all__ = [
     "load_clothing1m", "read_label_kv", "read_key_list", "CLOTHING1M_CLASSES",
@@ -79,25 +80,8 @@ def read_label_kv(path: str | Path, num_classes: int = len(CLOTHING1M_CLASSES)) 
         >>> len(labels)  # doctest: +SKIP
         72409
     """
-    path = Path(path)
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            label = fields[-1]
-            if (
-                len(fields) != 2
-                or not (label.isascii() and label.isdigit())
-                or int(label) >= num_classes
-            ):
-                raise ValueError(
-                    f"{path}:{number}: expected '<image path> <label>' with a label in "
-                    f"[0, {num_classes}), got {line.strip()!r}"
-                )
-            out[fields[0]] = int(label)
-    return out
+    paths, labels = read_path_labels(path, num_classes)
+    return dict(zip(paths, labels.tolist()))
 
 
 def read_key_list(path: str | Path) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import FileImageDataset
+from .label_files import read_path_labels
 
 __all__ = ["load_mini_webvision", "load_imagenet_val", "WEBVISION_FILES", "WEBVISION_NUM_CLASSES"]
 
@@ -45,29 +46,6 @@ def _check_num_classes(num_classes: int) -> int:
     if not 2 <= num_classes <= WEBVISION_NUM_CLASSES:
         raise ValueError(f"num_classes must lie in [2, {WEBVISION_NUM_CLASSES}], got {num_classes}")
     return int(num_classes)
-
-
-def _read_filelist(path: Path) -> tuple[list[str], np.ndarray]:
-    """The image paths and labels of a WebVision file list (blank lines skipped)."""
-    paths, labels = [], []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            label = fields[-1]
-            if (
-                len(fields) != 2
-                or not (label.isascii() and label.isdigit())
-                or int(label) >= WEBVISION_NUM_CLASSES
-            ):
-                raise ValueError(
-                    f"{path}:{number}: expected '<image path> <label>' with a label in "
-                    f"[0, {WEBVISION_NUM_CLASSES}), got {line.strip()!r}"
-                )
-            paths.append(fields[0])
-            labels.append(int(label))
-    return paths, np.asarray(labels, dtype=np.int64)
 
 
 def _read_synsets(path: Path, num_classes: int) -> tuple[list[str], list[str]]:
@@ -134,7 +112,7 @@ def load_mini_webvision(
     filelist = root / list_name
     if not filelist.is_file():
         raise FileNotFoundError(f"WebVision file list {filelist} does not exist: {_LAYOUT}")
-    paths, labels = _read_filelist(filelist)
+    paths, labels = read_path_labels(filelist, WEBVISION_NUM_CLASSES)
     keep = np.flatnonzero(labels < num_classes)
     if keep.size == 0:
         raise ValueError(f"{filelist} lists no image with a label below {num_classes}")
