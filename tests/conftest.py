@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,3 +50,32 @@ def load_recipe(name: str):
     finally:
         sys.path.remove(str(RECIPES))
     return module
+
+
+class StandInPairedSampler:
+    """A tiny CDAS-like paired batch sampler: each flat list holds network A's ``B`` indices,
+    then B's ``B`` indices drawn from the same classes (so both have one class histogram)."""
+
+    def __init__(self, labels, batch_size: int, seed: int = 0) -> None:
+        self.labels = np.asarray(labels)
+        self.batch_size, self.seed, self.epoch = batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def state_dict(self) -> dict:
+        return {"seed": self.seed, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seed, self.epoch = state["seed"], state["epoch"]
+
+    def __len__(self) -> int:
+        return len(self.labels) // self.batch_size
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.labels))
+        for i in range(len(self)):
+            a = order[i * self.batch_size:(i + 1) * self.batch_size]
+            b = [rng.choice(np.flatnonzero(self.labels == self.labels[j])) for j in a]
+            yield [int(j) for j in a] + [int(j) for j in b]

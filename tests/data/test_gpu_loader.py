@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from conftest import StandInPairedSampler
 
 from ignoise.data import (
     ArrayImageDataset,
     FileImageDataset,
     build_loaders,
-    epoch_generator,
     load_digits_dataset,
     loader_sampler,
     make_eval_loader,
@@ -28,36 +28,6 @@ from ignoise.data.gpu_loader import GPUResidentLoader
 from ignoise.data.transforms import NORMALIZATION, eval_transform
 
 UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # x = pixels / 255
-
-
-class StandInPairedSampler:
-    """A tiny CDAS-like paired batch sampler: each flat list holds network A's ``B`` indices,
-    then B's ``B`` indices drawn from the same classes (so both have one class histogram)."""
-
-    def __init__(self, labels, batch_size: int, seed: int = 0) -> None:
-        self.labels = np.asarray(labels)
-        self.batch_size, self.seed, self.epoch = batch_size, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def state_dict(self) -> dict:
-        return {"seed": self.seed, "epoch": self.epoch}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seed, self.epoch = state["seed"], state["epoch"]
-
-    def __len__(self) -> int:
-        return len(self.labels) // self.batch_size
-
-    def __iter__(self):
-        g = epoch_generator(self.seed, self.epoch)
-        rng = np.random.default_rng(self.seed * 1000 + self.epoch)
-        order = torch.randperm(len(self.labels), generator=g).numpy()
-        for i in range(len(self)):
-            a = order[i * self.batch_size:(i + 1) * self.batch_size]
-            b = [rng.choice(np.flatnonzero(self.labels == self.labels[j])) for j in a]
-            yield [int(j) for j in a] + [int(j) for j in b]
 
 
 def make_dataset(n=40, size=6, channels=3, clean=True, seed=0):
