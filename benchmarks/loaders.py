@@ -14,7 +14,7 @@ in ``--workers`` processes, batches then moved to the device), ``ffcv`` (a ``.be
 pixels for raw32, JPEG for the others; ``--workers`` decoding threads) and ``gpu`` (the
 decoded images held on the device; not for jpeg256, whose random-resized crop it does not do
 and whose real counterparts do not fit on a device). Every loader runs with the dataset's
-augmentation from :data:`ignoise.data.loader_factory.DEVICE_AUGMENTATION` and
+augmentation from :data:`ignoise.data.loaders.factory.DEVICE_AUGMENTATION` and
 ``ignoise.data.transforms.train_transform``.
 
 Reported: the first epoch apart (worker start-up; FFCV's numba compilation), then images per
@@ -36,8 +36,8 @@ import torch
 from PIL import Image
 
 from ignoise.data import ArrayImageDataset, FileImageDataset, make_train_loader, move_batch
-from ignoise.data.gpu_loader import GPUResidentLoader
-from ignoise.data.loader_factory import DEVICE_AUGMENTATION
+from ignoise.data.loaders.factory import DEVICE_AUGMENTATION
+from ignoise.data.loaders.gpu_loader import GPUResidentLoader
 from ignoise.data.transforms import NORMALIZATION, train_transform
 
 __all__ = ["main"]
@@ -110,8 +110,8 @@ def build(kind: str, name: str, dataset, decoded, args, folder: Path):
         in_memory = ArrayImageDataset(decoded, dataset.targets, 10)
         return GPUResidentLoader(in_memory, args.batch_size, normalization=norm, device=device,
                                  **augmentation), None
-    from ignoise.data.ffcv_loader import ffcv_train_loader
-    from ignoise.data.ffcv_writer import write_beton
+    from ignoise.data.loaders.ffcv_loader import ffcv_train_loader
+    from ignoise.data.loaders.ffcv_writer import write_beton
 
     start = time.perf_counter()
     path = write_beton(dataset, folder / f"{name}.beton",

@@ -1,24 +1,37 @@
-"""The ``ignoise`` command: ``python -m ignoise demo`` and ``python -m ignoise convert``."""
+"""The ``ignoise`` command: ``train``, ``demo`` and ``convert``.
+
+    python -m ignoise train --list
+    python -m ignoise train --method gal --dataset digits --noise sym --noise-rate 0.5
+    python -m ignoise demo
+    python -m ignoise convert --dataset cifar10 --split train --output cifar10_train.beton
+
+``--help`` of every command answers without importing torch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["main"]
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="ignoise", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    from .commands import demo
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # train builds its flags from the method it is given
+        from .commands import train
 
+        train.cli(argv[1:], prog="ignoise train")
+        return
+    parser = argparse.ArgumentParser(prog="ignoise", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    from .commands import convert, demo
+
+    commands.add_parser("train", help="train a registered method (train --help)",
+                        add_help=False)
     demo.add_arguments(commands.add_parser("demo", help="every method on the embedded digits"))
-    try:
-        from .commands import convert
-    except ImportError:  # pragma: no cover - the convert command is optional
-        convert = None
-    if convert is not None:
-        convert.add_arguments(commands.add_parser("convert", help="write a dataset to .beton"))
+    convert.add_arguments(commands.add_parser("convert", help="write a dataset to .beton"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo.run(args)

@@ -8,14 +8,15 @@
 
 from pathlib import Path
 
-from gal import main as gal_main
+from ignoise.commands.train import cli
+from ignoise.commands.train import main as train
 
 CONFIG = Path(__file__).parent / "configs" / "gal_animal10n.yaml"
 
 
 def main(argv=None) -> dict:
-    return gal_main(argv, CONFIG, __doc__)
+    return train(argv, config=CONFIG, description=__doc__)
 
 
 if __name__ == "__main__":
-    main()
+    cli(config=CONFIG, description=__doc__)

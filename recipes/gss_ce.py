@@ -1,6 +1,6 @@
 """GSS with plain cross-entropy: one network trained on targets drawn from per-sample direction
-pools rebuilt after every epoch from its own predictions (``--variant ce`` / ``screening`` give
-the references of the gradient-bias table).
+pools rebuilt after every epoch from its own predictions (``--method screening`` gives the
+screening reference of the gradient-bias table).
 
     python recipes/gss_ce.py --dataset digits --noise sym --noise-rate 0.5
     accelerate launch recipes/gss_ce.py --dataset cifar10 --data-root data \
@@ -9,14 +9,15 @@ the references of the gradient-bias table).
 
 from pathlib import Path
 
-import gss
+from ignoise.commands.train import cli
+from ignoise.commands.train import main as train
 
 CONFIG = Path(__file__).parent / "configs" / "gss_ce.yaml"
 
 
 def main(argv=None) -> dict:
-    return gss.main(argv, CONFIG, __doc__)
+    return train(argv, config=CONFIG, description=__doc__)
 
 
 if __name__ == "__main__":
-    main()
+    cli(config=CONFIG, description=__doc__)

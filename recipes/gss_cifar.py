@@ -10,14 +10,15 @@ targets are drawn from per-sample direction pools.
 
 from pathlib import Path
 
-import gss
+from ignoise.commands.train import cli
+from ignoise.commands.train import main as train
 
 CONFIG = Path(__file__).parent / "configs" / "gss_cifar.yaml"
 
 
 def main(argv=None) -> dict:
-    return gss.main(argv, CONFIG, __doc__)
+    return train(argv, config=CONFIG, description=__doc__)
 
 
 if __name__ == "__main__":
-    main()
+    cli(config=CONFIG, description=__doc__)

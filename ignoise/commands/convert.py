@@ -4,8 +4,8 @@
         --output data/cifar10_train.beton
 
 The file holds the images, the indices, the given labels and, where the dataset knows them, the
-clean labels (see :mod:`ignoise.data.ffcv_writer`); ``--images-only`` leaves the labels out, for
-loaders that take them from the dataset. ``--loader ffcv`` in recipes converts by itself into a
+clean labels (see :mod:`ignoise.data.loaders.ffcv_writer`); ``--images-only`` leaves the labels out,
+for loaders that take them from the dataset. ``--loader ffcv`` in recipes converts by itself into a
 cache folder; this command is for converting ahead of time, or on another machine.
 """
 
@@ -27,15 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         >>> parser.parse_args(["--dataset", "digits", "--output", "d.beton"]).split
         'train'
     """
-    from ignoise.data.catalog import DATASETS
-    from ignoise.data.ffcv_writer import IMAGE_FORMATS
+    # The names without importing torch, so that --help answers at once.
+    from ..config import DATASET_NAMES
 
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--dataset", required=True, choices=DATASET_NAMES)
     parser.add_argument("--data-root", default="data", type=Path,
                         help="folder holding the dataset (unused for digits)")
     parser.add_argument("--split", default="train", choices=("train", "test"))
     parser.add_argument("--output", required=True, type=Path, help="the .beton to write")
-    parser.add_argument("--format", default="raw", choices=IMAGE_FORMATS, dest="image_format",
+    parser.add_argument("--format", default="raw", choices=("raw", "jpeg"), dest="image_format",
                         help="raw pixels (exact; right for 32x32 images) or JPEG")
     parser.add_argument("--jpeg-quality", default=90, type=int)
     parser.add_argument("--max-resolution", default=None, type=int,
@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> Path:
         wrote 1437 digits train images (raw) to /tmp/digits.beton (0.1 MB) in 1.2 s
         PosixPath('/tmp/digits.beton')
     """
-    from ignoise.data.catalog import load_dataset
-    from ignoise.data.ffcv_writer import write_beton
+    from ignoise.data.datasets.catalog import load_dataset
+    from ignoise.data.loaders.ffcv_writer import write_beton
 
     if args.output.suffix != ".beton":
         raise SystemExit(f"--output must end in .beton, got {args.output}")

@@ -1,44 +1,88 @@
-"""Datasets that yield the batch contract, samplers and loaders."""
+"""Datasets that yield the batch contract, samplers and loaders.
 
-from .animal10n import ANIMAL10N_CLASSES, load_animal10n
-from .balanced_sampler import ClassBalancedSubsetSampler
-from .base import ArrayImageDataset, FileImageDataset, NoisyLabelDataset, check_labels
-from .batch import is_paired, move_batch
-from .catalog import DATASETS, NoisyData, build_noisy_data, load_dataset, load_extra_eval_sets
-from .cdas_sampler import SAMPLING_MODES, ClassDistributionAgreementSampler
-from .cifar import CIFAR_NAMES, load_cifar
-from .cifar_n import CIFAR_N_FILES, CIFAR_N_LABEL_SETS, load_cifar_n, read_human_labels
-from .clothing1m import CLOTHING1M_CLASSES, load_clothing1m
-from .codivide_sampler import CoDivideBatchSampler, collate_codivide, make_codivide_loader
-from .digits import load_digits_dataset
-from .ffcv_loader import FFCVLoader, ffcv_eval_loader, ffcv_train_loader
-from .ffcv_writer import cached_beton, write_beton
-from .gpu_loader import GPUResidentLoader
-from .loader_factory import LOADER_KINDS, build_loaders
+Sub-packages: :mod:`ignoise.data.datasets` (what the samples are), :mod:`ignoise.data.samplers`
+(in which order and groups they are drawn), :mod:`ignoise.data.loaders` (how batches reach the
+device); :mod:`ignoise.data.batch` and :mod:`ignoise.data.transforms` serve all three. Every
+public name is importable from ``ignoise.data``.
+"""
+
+from .batch import BATCH_KEYS, is_paired, move_batch
+from .datasets import (
+    ANIMAL10N_CLASSES,
+    CIFAR_N_FILES,
+    CIFAR_N_LABEL_SETS,
+    CIFAR_NAMES,
+    CLOTHING1M_CLASSES,
+    DATASETS,
+    ArrayDataset,
+    ArrayImageDataset,
+    FileImageDataset,
+    NoisyData,
+    NoisyLabelDataset,
+    TwoViewDataset,
+    build_noisy_data,
+    check_labels,
+    load_animal10n,
+    load_cifar,
+    load_cifar_n,
+    load_clothing1m,
+    load_dataset,
+    load_digits_dataset,
+    load_extra_eval_sets,
+    load_imagenet_val,
+    load_mini_webvision,
+    read_human_labels,
+)
 from .loaders import (
+    DEVICE_AUGMENTATION,
+    LOADER_KINDS,
+    FFCVLoader,
+    GPUResidentLoader,
+    build_loaders,
+    cached_beton,
     collate_pair,
+    default_cache_dir,
+    ffcv_eval_loader,
+    ffcv_train_loader,
     loader_sampler,
     make_eval_loader,
     make_paired_loader,
     make_train_loader,
+    write_beton,
 )
-from .samplers import ShardedEvalSampler, ShardedRandomSampler, epoch_generator
+from .samplers import (
+    CODIVIDE_GROUPS,
+    SAMPLING_MODES,
+    ClassBalancedSubsetSampler,
+    ClassDistributionAgreementSampler,
+    CoDivideBatchSampler,
+    ShardedEvalSampler,
+    ShardedRandomSampler,
+    collate_codivide,
+    epoch_generator,
+    make_codivide_loader,
+)
 from .transforms import NORMALIZATION, TRANSFORM_NAMES, eval_transform, train_transform
-from .views import TwoViewDataset
-from .webvision import load_imagenet_val, load_mini_webvision
 
 __all__ = [
-    "ArrayImageDataset", "FileImageDataset", "NoisyLabelDataset", "check_labels", "is_paired",
-    "move_batch", "DATASETS", "NoisyData", "build_noisy_data", "load_dataset",
-    "load_digits_dataset", "LOADER_KINDS", "build_loaders", "collate_pair", "loader_sampler",
-    "make_eval_loader", "make_paired_loader", "make_train_loader", "ShardedEvalSampler",
-    "ShardedRandomSampler", "epoch_generator", "CIFAR_NAMES", "load_cifar", "CIFAR_N_FILES",
-    "CIFAR_N_LABEL_SETS", "load_cifar_n", "read_human_labels", "NORMALIZATION", "TRANSFORM_NAMES",
-    "eval_transform", "train_transform", "ANIMAL10N_CLASSES", "load_animal10n",
-    "ClassBalancedSubsetSampler", "load_extra_eval_sets", "CLOTHING1M_CLASSES", "load_clothing1m",
-    "load_imagenet_val", "load_mini_webvision",
+    # batch contract and transforms
+    "BATCH_KEYS", "is_paired", "move_batch",
+    "NORMALIZATION", "TRANSFORM_NAMES", "eval_transform", "train_transform",
+    # datasets
+    "NoisyLabelDataset", "ArrayDataset", "ArrayImageDataset", "FileImageDataset", "check_labels",
+    "DATASETS", "NoisyData", "build_noisy_data", "load_dataset", "load_extra_eval_sets",
+    "load_digits_dataset", "CIFAR_NAMES", "load_cifar", "CIFAR_N_FILES", "CIFAR_N_LABEL_SETS",
+    "load_cifar_n", "read_human_labels", "ANIMAL10N_CLASSES", "load_animal10n",
+    "CLOTHING1M_CLASSES", "load_clothing1m", "load_imagenet_val", "load_mini_webvision",
+    "TwoViewDataset",
+    # samplers
+    "ShardedRandomSampler", "ShardedEvalSampler", "epoch_generator",
     "ClassDistributionAgreementSampler", "SAMPLING_MODES",
-    "CoDivideBatchSampler", "collate_codivide", "make_codivide_loader", "TwoViewDataset",
-    "FFCVLoader", "ffcv_eval_loader", "ffcv_train_loader", "cached_beton", "write_beton",
-    "GPUResidentLoader",
+    "CoDivideBatchSampler", "CODIVIDE_GROUPS", "collate_codivide", "make_codivide_loader",
+    "ClassBalancedSubsetSampler",
+    # loaders
+    "LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders",
+    "make_train_loader", "make_eval_loader", "make_paired_loader", "collate_pair",
+    "loader_sampler", "GPUResidentLoader",
+    "FFCVLoader", "ffcv_train_loader", "ffcv_eval_loader", "cached_beton", "write_beton",
 ]

@@ -1,18 +1,17 @@
 """Engine factories, evaluators, common handlers, Accelerate glue and run outputs."""
 
-from .accelerator import create_accelerator, seed_everything
+from .accelerator import create_accelerator, end_process_group, seed_everything
 from .checkpointing import attach_checkpoint, latest_checkpoint, load_checkpoint
 from .common import CommonHandlers, attach_common_handlers
 from .evaluator import create_evaluator
-from .recipe_config import recipe_parser, resolve_config
 from .rng_state import RNGState
-from .run import RESULT_KEYS, Run
+from .run import RESULT_KEYS, Run, plain_json
 from .run_clock import RunClock
 from .trainer import create_trainer
 
 __all__ = [
-    "create_accelerator", "seed_everything", "attach_checkpoint", "latest_checkpoint",
-    "load_checkpoint", "CommonHandlers", "attach_common_handlers", "create_evaluator",
-    "recipe_parser", "resolve_config", "RNGState", "RESULT_KEYS", "Run", "RunClock",
+    "create_accelerator", "end_process_group", "seed_everything", "attach_checkpoint",
+    "latest_checkpoint", "load_checkpoint", "CommonHandlers", "attach_common_handlers",
+    "create_evaluator", "RNGState", "RESULT_KEYS", "Run", "plain_json", "RunClock",
     "create_trainer",
 ]

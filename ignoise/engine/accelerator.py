@@ -8,13 +8,14 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
-__all__ = ["create_accelerator", "seed_everything"]
+__all__ = ["create_accelerator", "seed_everything", "end_process_group"]
 
 _PRECISIONS = ("no", "fp16", "bf16")
 
 
 def create_accelerator(mixed_precision: str = "no", cpu: bool = False) -> Accelerator:
-    """The run's Accelerator; create it before anything else (DESIGN.md).
+    """The run's Accelerator; create it before anything else (docs/concepts.rst, "Distributed
+    runs and mixed precision").
 
     ``accelerate launch`` decides the number of processes and the device; ``mixed_precision``
     set here applies when the launcher does not set one. Without CUDA the Accelerator is made
@@ -37,3 +38,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def end_process_group() -> None:
+    """Destroy the process group of a multi-process run, if there is one.
+
+    Call it once a process has finished all its runs (the ``train`` command does): a gloo
+    process group still alive when the interpreter exits can abort the process ("terminate
+    called without an active exception"), which fails the whole launch.
+    """
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -19,27 +19,31 @@ __all__ = ["attach_common_handlers", "CommonHandlers"]
 
 
 class CommonHandlers:
-    """What :func:`attach_common_handlers` attached: the history, clock, checkpoint and logger."""
+    """What :func:`attach_common_handlers` attached: the history, clock, checkpoint (``None``
+    when off), logger (``None`` when off) and ``to_save``, what a checkpoint holds or would
+    hold (to restore a run by hand with :func:`ignoise.engine.load_checkpoint`)."""
 
-    def __init__(self, history, clock, checkpoint, tb_logger) -> None:
+    def __init__(self, history, clock, checkpoint, tb_logger, to_save) -> None:
         self.history = history
         self.clock = clock
         self.checkpoint = checkpoint
         self.tb_logger = tb_logger
+        self.to_save = to_save
 
 
 def attach_common_handlers(
     trainer: Engine,
     *,
     accelerator,
-    output_dir: str | Path,
     evaluators: dict[str, tuple[Engine, Iterable]],
-    to_save: dict,
+    output_dir: str | Path | None = None,
+    to_save: dict | None = None,
     primary: str = "test_accuracy",
     log_every: int = 20,
     scalar_keys: Iterable[str] = ("loss",),
     progress: bool = True,
     tensorboard: bool = True,
+    checkpoint: bool = True,
     n_saved: int = 2,
 ) -> CommonHandlers:
     """Attach, in this order at the end of each epoch: the evaluators, the accuracy history,
@@ -50,9 +54,10 @@ def attach_common_handlers(
         trainer: the trainer from :func:`ignoise.engine.create_trainer`.
         accelerator: the run's Accelerator; the progress bar and TensorBoard run on its main
             process only, everything else on every rank.
-        output_dir: where checkpoints (``checkpoints/``) and TensorBoard events (``tb/``) go.
         evaluators: name -> (evaluator, loader); each runs once per epoch and its metrics are
             recorded as ``f"{name}_{metric}"``.
+        output_dir: where checkpoints (``checkpoints/``) and TensorBoard events (``tb/``) go;
+            ``None`` turns both off.
         to_save: the objects to checkpoint; the trainer, the history and the clock are added.
         primary: the history key whose best and last a run reports.
         log_every: iterations between TensorBoard points, progress-bar updates and NaN checks
@@ -60,8 +65,19 @@ def attach_common_handlers(
         scalar_keys: scalar entries of the step's output to log every ``log_every`` iterations
             and to average over each epoch into the history as ``f"train_{key}"`` (e.g.
             ``"agreement_ratio"``); iterations whose output lacks a key are skipped.
-        progress, tensorboard: switch the progress bar and TensorBoard logging.
+        progress, tensorboard, checkpoint: switch the progress bar, TensorBoard logging and
+            checkpointing (the last two need ``output_dir``).
         n_saved: checkpoints kept.
+
+    Examples:
+        >>> import torch
+        >>> from accelerate import Accelerator
+        >>> trainer = Engine(lambda e, b: {"loss": torch.tensor(0.5)})
+        >>> handlers = attach_common_handlers(trainer, accelerator=Accelerator(cpu=True),
+        ...                                   evaluators={}, progress=False)
+        >>> _ = trainer.run([0, 1], max_epochs=2)
+        >>> [row["train_loss"] for row in handlers.history.rows], handlers.checkpoint
+        ([0.5, 0.5], None)
     """
     main = accelerator.is_main_process
     every = Events.ITERATION_COMPLETED(every=log_every)
@@ -80,11 +96,13 @@ def attach_common_handlers(
 
     clock = RunClock()
     clock.attach(trainer)
-    to_save = {**to_save, "trainer": trainer, "history": history, "clock": clock}
-    checkpoint = attach_checkpoint(trainer, to_save, output_dir, n_saved=n_saved)
+    to_save = {**(to_save or {}), "trainer": trainer, "history": history, "clock": clock}
+    saver = None
+    if checkpoint and output_dir is not None:
+        saver = attach_checkpoint(trainer, to_save, output_dir, n_saved=n_saved)
 
     tb_logger = None
-    if main and tensorboard:
+    if main and tensorboard and output_dir is not None:
         tb_logger = TensorboardLogger(log_dir=str(Path(output_dir) / "tb"))
         tb_logger.attach(
             trainer,
@@ -100,7 +118,7 @@ def attach_common_handlers(
         bar = ProgressBar(persist=False)
         bar.attach(trainer, output_transform=lambda out: {"loss": float(out["loss"])},
                    event_name=every, closing_event_name=Events.EPOCH_COMPLETED)
-    return CommonHandlers(history, clock, checkpoint, tb_logger)
+    return CommonHandlers(history, clock, saver, tb_logger, to_save)
 
 
 def _run_evaluator(evaluator: Engine, loader):

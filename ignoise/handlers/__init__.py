@@ -1,8 +1,15 @@
-"""Stateful objects attached to engines: co-divide, the GSS direction pool, gradient bias."""
+"""Stateful objects attached to engines: co-divide, the GSS direction pool, gradient bias, GAL's
+phase switch, agreement ratio and pseudo-labels."""
 
 from .agreement_ratio import AgreementRatio
 from .co_divide import CoDivide, clean_probability
-from .direction_pool import DirectionPool, pool_probabilities, strategy_values
+from .direction_pool import (
+    PREDICTED_CONFIDENCE,
+    REDRAW,
+    DirectionPool,
+    pool_probabilities,
+    strategy_values,
+)
 from .gradient_bias import (
     GradientBias,
     drawn_label_distribution,
@@ -16,8 +23,7 @@ from .phase_switch import PhaseSwitch
 from .pseudo_labels import PseudoLabels
 
 __all__ = ["CoDivide", "clean_probability", "DirectionPool", "pool_probabilities",
-           "strategy_values", "GradientBias", "drawn_label_distribution", "final_layer_gradient",
-           "final_linear", "given_label_distribution", "gradient_deviation",
-           "screened_distribution",
-    "AgreementRatio", "PhaseSwitch", "PseudoLabels",
-]
+           "strategy_values", "PREDICTED_CONFIDENCE", "REDRAW", "GradientBias",
+           "drawn_label_distribution", "final_layer_gradient", "final_linear",
+           "given_label_distribution", "gradient_deviation", "screened_distribution",
+           "AgreementRatio", "PhaseSwitch", "PseudoLabels"]

@@ -20,8 +20,8 @@ class AgreementRatio:
     are checkpointed, so a resumed run reports the whole curve.
 
     Args:
-        keys: step-output entries to record (iterations without them, e.g. the warm-up of
-            GAL, are skipped).
+        keys: step-output entries to record (iterations without them are skipped; GAL's
+            warm-up reports a ratio of 1, the identical pair it stands for).
 
     Examples:
         >>> from ignite.engine import Engine

@@ -15,7 +15,7 @@ from ignite.engine import Engine, Events
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-from ..data.batch import move_batch
+from ..data import move_batch
 from ..losses import SCREENED_OUT
 
 __all__ = ["CoDivide", "clean_probability"]
@@ -68,7 +68,7 @@ class CoDivide:
     training set (without augmentation, in eval mode); its cross-entropy losses against the
     given labels are min-max normalized, optionally averaged over the last ``loss_history``
     epochs, and a two-component GMM turns them into clean probabilities. With two networks
-    and a :class:`~ignoise.data.codivide_sampler.CoDivideBatchSampler`, network A's labeled
+    and a :class:`~ignoise.data.CoDivideBatchSampler`, network A's labeled
     subset becomes the samples that network B judges clean (``p > threshold``) and vice versa.
 
     In a multi-process run each rank evaluates its shard of the loader (each sample on exactly
@@ -99,8 +99,7 @@ class CoDivide:
 
     Examples:
         >>> import torch
-        >>> from ignoise.data import load_digits_dataset, make_eval_loader
-        >>> from ignoise.data.transforms import eval_transform
+        >>> from ignoise.data import eval_transform, load_digits_dataset, make_eval_loader
         >>> data = load_digits_dataset(transform=eval_transform("digits"))
         >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
         >>> divide = CoDivide([net], make_eval_loader(data, 512), num_samples=len(data),

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from ignite.engine import Engine, Events
 
-from ..data.batch import move_batch
+from ..data import move_batch
 
 __all__ = [
     "GradientBias", "final_layer_gradient", "gradient_deviation", "final_linear",
@@ -146,8 +146,7 @@ class GradientBias:
 
     Examples:
         >>> import torch
-        >>> from ignoise.data import load_digits_dataset, make_eval_loader
-        >>> from ignoise.data.transforms import eval_transform
+        >>> from ignoise.data import eval_transform, load_digits_dataset, make_eval_loader
         >>> from types import SimpleNamespace
         >>> data = load_digits_dataset(transform=eval_transform("digits"))
         >>> noisy = (torch.as_tensor(data.targets) + (torch.arange(len(data)) % 2)) % 10

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 
-from ..data.batch import move_batch
+from ..data import move_batch
 from ..steps.distillation import joint_probabilities
 
 __all__ = ["PseudoLabels"]

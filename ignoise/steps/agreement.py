@@ -8,8 +8,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..data.batch import move_batch
-from ..data.samplers import epoch_generator
+from ..data import epoch_generator, move_batch
 from .agreement_masks import AgreementUnits, agreement_coefficients
 from .masked_update import MaskedUpdate
 

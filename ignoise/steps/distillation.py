@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..data.batch import is_paired, move_batch
+from ..data import is_paired, move_batch
 
 __all__ = ["joint_probabilities", "distillation_loss", "DistillationStep"]
 

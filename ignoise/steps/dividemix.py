@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..data.batch import move_batch
+from ..data import move_batch
 from ..losses import confidence_penalty as negative_entropy
 from ..losses import probability_mse, soft_cross_entropy, uniform_prior_penalty
 from .mixmatch import co_guess, linear_rampup, mixup, refine_labels, sharpen
@@ -24,8 +24,8 @@ class DivideMixStep:
     """One iteration of DivideMix for both networks.
 
     The batch is a co-divide batch ``{"a": {"labeled", "unlabeled"}, "b": {...}}`` from a
-    :class:`~ignoise.data.codivide_sampler.CoDivideBatchSampler` over a
-    :class:`~ignoise.data.views.TwoViewDataset` (``x`` and ``x2`` are two augmentations).
+    :class:`~ignoise.data.CoDivideBatchSampler` over a
+    :class:`~ignoise.data.TwoViewDataset` (``x`` and ``x2`` are two augmentations).
 
     - Warm-up (``epoch <= warmup_epochs``): each network takes a cross-entropy step on its
       ``labeled`` and ``unlabeled`` halves together (both are drawn from all samples then),
@@ -64,9 +64,10 @@ class DivideMixStep:
         switched: which targets ``targets`` replaces (subset of :data:`SWITCHABLE_TARGETS`).
 
     Returns (per call): ``{"loss", "labeled_loss", "unlabeled_loss", "prior_penalty",
-    "unlabeled_weight"}`` (means over both networks, detached; no host synchronization). In
-    the warm-up, ``labeled_loss`` is the CE loss on all samples and the others are zero, so
-    every iteration has the same keys.
+    "unlabeled_weight"}``, detached 0-d tensors on the device (the losses are means over both
+    networks, ``unlabeled_weight`` is ``lambda_u r(t)``); no host synchronization. In the
+    warm-up, ``labeled_loss`` is the CE loss on all samples and the others are zero, so every
+    iteration has the same keys.
 
     Examples:
         >>> import torch
@@ -140,14 +141,15 @@ class DivideMixStep:
                                 for step, name in zip(self.warmup_steps, ("a", "b"))]).mean()
             zero = loss.new_zeros(())
             return {"loss": loss, "labeled_loss": loss, "unlabeled_loss": zero,
-                    "prior_penalty": zero, "unlabeled_weight": 0.0}
+                    "prior_penalty": zero, "unlabeled_weight": zero}
         # DivideMix's ramp-up position: epochs from 0 plus the fraction of this epoch done.
         done = ((state.iteration - 1) % state.epoch_length) / state.epoch_length
         progress = state.epoch - 1 + done
         weight = self.lambda_u * linear_rampup(progress, self.warmup_epochs, self.rampup_epochs)
         parts = [self._train(k, batch[name], weight) for k, name in enumerate(("a", "b"))]
         out = {key: torch.stack([p[key] for p in parts]).mean() for key in parts[0]}
-        out["unlabeled_weight"] = weight
+        # A fill kernel, not a host-to-device copy (which would synchronize the stream).
+        out["unlabeled_weight"] = out["loss"].new_full((), weight)
         return out
 
     def _train(self, k: int, part: dict, weight: float) -> dict:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data.batch import is_paired
-from ..data.samplers import epoch_generator
+from ..data import epoch_generator, is_paired
 from .agreement_masks import AgreementUnits
 from .masked_update import MaskedUpdate
 from .supervised import SupervisedStep

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..data.batch import move_batch
+from ..data import move_batch
 
 __all__ = ["SupervisedStep"]
 

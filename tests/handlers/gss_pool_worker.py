@@ -22,7 +22,7 @@ from ignoise.data import (
     make_eval_loader,
     make_train_loader,
 )
-from ignoise.engine import create_accelerator, create_trainer, seed_everything
+from ignoise.engine import create_accelerator, create_trainer, end_process_group, seed_everything
 from ignoise.handlers import CoDivide, DirectionPool
 from ignoise.models import build_model
 from ignoise.steps import DivideMixStep, SupervisedStep
@@ -68,3 +68,4 @@ def main(out: Path) -> None:
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))
+    end_process_group()

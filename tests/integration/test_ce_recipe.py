@@ -1,5 +1,6 @@
 """CE on the embedded digits, end to end through the recipe."""
 
+import json
 import os
 import re
 import signal
@@ -68,8 +69,9 @@ def test_bad_input_fails_before_training(tmp_path):
     main = load_recipe("ce").main
     base = ["--dataset", "digits", "--no-progress", "--output-dir", str(tmp_path / "x")]
     cases = {
-        ("--noise", "sym", "--noise-rate", "1.2"): (ValueError, r"noise rate 1.2 is outside"),
-        ("--noise", "bogus", "--noise-rate", "0.2"): (ValueError, "bogus"),
+        ("--noise", "sym", "--noise-rate", "1.2"):
+            (ValueError, r"flag --noise-rate: noise_rate = 1.2 is outside \[0, 1\)"),
+        ("--batch-size", "0"): (ValueError, r"batch_size = 0 is outside \[1, inf\)"),
         ("--resume",): (FileNotFoundError, "no checkpoint_<epoch>.pt"),
         ("--dataset", "cifar10", "--data-root", str(tmp_path / "none")):
             (FileNotFoundError, str(tmp_path / "none")),
@@ -78,3 +80,22 @@ def test_bad_input_fails_before_training(tmp_path):
         with pytest.raises(error, match=re.escape(message) if "<" in message else message):
             main(base + list(extra))
         assert not (tmp_path / "x" / "checkpoints").exists()
+    with pytest.raises(SystemExit):  # argparse names the choices
+        main(base + ["--noise", "bogus"])
+
+
+def test_train_command_runs_a_method_by_name(tmp_path):
+    """``python -m ignoise train --method ce`` is the recipe's run: the same results."""
+    out = tmp_path / "cmd"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ignoise", "train", "--method", "ce", "--dataset", "digits",
+         "--epochs", "2", "--no-progress", "--output-dir", str(out)],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["method"] == "ce" and results["config"]["model"] == "digits_cnn"
+    assert results["config"]["batch_size"] == results["config"]["batch_size_per_process"] == 64
+    recipe_run = load_recipe("ce").main(["--dataset", "digits", "--epochs", "2", "--no-progress",
+                                         "--output-dir", str(tmp_path / "recipe")])
+    drop_time = lambda rows: [{k: v for k, v in r.items() if "time" not in k} for r in rows]
+    assert drop_time(results["history"]) == drop_time(recipe_run["history"])

@@ -79,6 +79,26 @@ def test_bad_gal_options_fail_before_training(tmp_path):
     main = load_recipe("gal_cifar").main
     with pytest.raises(SystemExit):
         main([*ARGS, "--variant", "bogus", "--output-dir", str(tmp_path / "x")])
-    with pytest.raises(ValueError, match="warmup_epochs must be a non-negative integer"):
+    with pytest.raises(ValueError, match=r"warmup_epochs = -1 is outside \[0, inf\)"):
         main([*ARGS, "--warmup-epochs", "-1", "--output-dir", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
+
+
+def test_frozen_pair_ablation_distills_c_from_the_warm_up_network(tmp_path, one_thread):
+    """ab_freeze: after the warm-up A and B stop learning (they stay the warm-up network) and
+    only C trains, distilled from them."""
+    out = tmp_path / "freeze"
+    results = gal("--epochs", "4", "--variant", "ab_freeze", "--output-dir", str(out))
+    assert results["method"] == "gal_ab_freeze" and results["reported_network"] == "c"
+    ratios = [r["train_updated_ratio"] for r in results["history"]]
+    assert ratios == [1.0, 1.0, 0.0, 0.0]  # warm-up: everything updated; then nothing
+    third, fourth = (torch.load(out / "checkpoints" / f"checkpoint_{e}.pt", weights_only=True)
+                     for e in (3, 4))
+    for net in ("model_a", "model_b"):
+        assert all(torch.equal(third[net][k], fourth[net][k]) for k in third[net])
+    assert all(torch.equal(fourth["model_a"][k], fourth["model_b"][k]) for k in third["model_a"])
+    assert not all(torch.equal(third["model_c"][k], fourth["model_c"][k])
+                   for k in third["model_c"])
+    # A and B are the same network, so their joint prediction is A's at the switch
+    joint = [r["joint_accuracy"] for r in results["history"]]
+    assert joint[2] == joint[3] and results["test_acc_last"] > 0.5

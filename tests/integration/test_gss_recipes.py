@@ -51,15 +51,15 @@ def test_gss_ssl_resumes_exactly_with_its_pools(recipe, tmp_path):
 def test_gradient_bias_table_with_screening_and_gss_ce(recipe, tmp_path):
     out = tmp_path / "bias"
     recipe("gss_bias", "--dataset", "digits", "--epochs", "3", "--warmup-epochs", "1",
-           "--variants", "screening", "gss_ce", "--bias-epochs", "1", "3",
+           "--methods", "screening", "gss_ce", "--bias-epochs", "1", "3",
            "--output-dir", str(out))
     results = json.loads((out / "results.json").read_text())
-    assert set(results["variants"]) == {"screening", "gss_ce"}
+    assert set(results["methods"]) == {"screening", "gss_ce"}
     table = (out / "gradient_bias.md").read_text()
     assert "Δg_sc (screening)" in table and "epoch 3" in table
     assert (out / "gradient_bias.png").stat().st_size > 1000
-    for variant in ("screening", "gss_ce"):
-        rows = results["variants"][variant]["gradient_bias"]
+    for method in ("screening", "gss_ce"):
+        rows = results["methods"][method]["gradient_bias"]
         assert [r["epoch"] for r in rows] == [1, 2, 3]
         assert rows[0]["bias"] <= rows[-1]["bias"] and 0 < rows[-1]["consistency"] <= 1
         assert rows[0]["tracked"] == 721  # every mislabeled digit at 50% symmetric noise
@@ -69,15 +69,18 @@ def test_clothing1m_recipe_runs_on_the_digits(recipe, tmp_path):
     results = recipe("gss_clothing1m", "--dataset", "digits", "--noise", "sym", "--noise-rate",
                      "0.4", "--epochs", "2", "--warmup-epochs", "1", "--output-dir",
                      str(tmp_path / "c"))
-    assert results["lambda_u"] == 0.0 and results["config"]["confidence_penalty"] is True
+    assert results["lambda_u"] == 0.0 and results["confidence_penalty"] is True
     assert results["history"][-1]["train_unlabeled_loss"] == 0.0
 
 
 def test_bad_gss_input_fails_before_training(tmp_path):
-    main = load_recipe("gss").main
+    main = load_recipe("gss_cifar").main
     base = ["--dataset", "digits", "--no-progress", "--output-dir", str(tmp_path / "x")]
-    with pytest.raises(ValueError, match=r"warmup_epochs 6 is outside \[1, epochs=3\)"):
+    with pytest.raises(ValueError, match="warmup_epochs = 6 must be below epochs = 3"):
         main(base + ["--epochs", "3"])
-    with pytest.raises(ValueError, match="no lambda_u for sym noise at rate 0.33"):
+    with pytest.raises(ValueError, match="lambda_u_by_noise has no entry for sym noise at "
+                                         "rate 0.33"):
         main(base + ["--noise", "sym", "--noise-rate", "0.33"])
+    with pytest.raises(ValueError, match="loader = 'gpu'"):
+        main(base + ["--loader", "gpu"])
     assert not (tmp_path / "x").exists()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torchvision import models as tvm
 
-from ignoise.data.digits import load_digits_dataset
+from ignoise.data.datasets.digits import load_digits_dataset
 from ignoise.data.transforms import NORMALIZATION
 from ignoise.models import (
     MODEL_NAMES,

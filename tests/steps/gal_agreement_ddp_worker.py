@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ignoise.engine import create_accelerator
+from ignoise.engine import create_accelerator, end_process_group
 from ignoise.handlers import PseudoLabels
 from ignoise.steps import AgreementStep, joint_probabilities
 
@@ -89,3 +89,4 @@ def main(path: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    end_process_group()

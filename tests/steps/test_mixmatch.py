@@ -97,10 +97,10 @@ def test_warmup_is_cross_entropy_on_both_halves_and_mixmatch_updates_both_networ
     with torch.no_grad():
         expected = (F.cross_entropy(nets[0](joined), y) + F.cross_entropy(nets[1](joined), y)) / 2
     out = step(_engine(1), batch)
-    assert torch.allclose(out["loss"], expected) and out["unlabeled_weight"] == 0.0
+    assert torch.allclose(out["loss"], expected) and float(out["unlabeled_weight"]) == 0.0
     before = [n.weight.detach().clone() for n in nets]
     out = step(_engine(2, iteration=8, length=4), batch)  # 4th of 4 iterations: ramp 0.75/16
-    assert out["unlabeled_weight"] == pytest.approx(25.0 * 0.75 / 16)
+    assert float(out["unlabeled_weight"]) == pytest.approx(25.0 * 0.75 / 16)
     assert all(not torch.equal(b, n.weight) for b, n in zip(before, nets))
 
 

@@ -1,0 +1,163 @@
+"""Batches for co-divided training: each network's labeled and unlabeled batch per iteration,
+drawn from index subsets that change every epoch, sharded by rank from one seed."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.utils.data import DataLoader, default_collate
+
+from .sharded import epoch_generator
+
+__all__ = ["CoDivideBatchSampler", "collate_codivide", "make_codivide_loader", "CODIVIDE_GROUPS"]
+
+#: The four groups of a co-divide batch, in the order the sampler lays them out.
+CODIVIDE_GROUPS = (("a", "labeled"), ("a", "unlabeled"), ("b", "labeled"), ("b", "unlabeled"))
+
+
+class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
+    """Yields, per iteration, four index batches of ``batch_size``: network A's labeled and
+    unlabeled batch, then network B's.
+
+    Before :meth:`set_division` is called (the warm-up), each network's two batches are the two
+    halves of one ``2 * batch_size`` batch from a random pass over all samples, so an epoch is
+    one pass per network. After it, each network's labeled batch cycles through random
+    permutations of its labeled subset and its unlabeled batch through its unlabeled subset
+    (DivideMix's co-divide: A's labeled subset is the one B's mixture model judged clean).
+
+    The epoch has a fixed number of iterations, by default ``ceil(n / (2 * batch_size * w))``
+    (the warm-up pass), so that an Ignite epoch always has the same length whatever the
+    division; DivideMix's own loop instead runs ``|labeled| / batch_size`` iterations per
+    network, which varies from epoch to epoch.
+
+    All ranks draw the same global streams from ``(seed, epoch)``; rank ``r`` of ``w`` takes
+    the ``r``-th ``batch_size`` slice of each iteration's global batch.
+
+    Args:
+        n: number of training samples.
+        batch_size: per-rank batch size of each of the four groups.
+        epoch_length: iterations per epoch (default: one warm-up pass, see above).
+        seed, rank, world_size: sharding (see :mod:`ignoise.data.samplers.sharded`).
+
+    Examples:
+        >>> s = CoDivideBatchSampler(10, batch_size=2)
+        >>> len(s), len(next(iter(s)))
+        (3, 8)
+        >>> s.set_division(torch.arange(10) < 5, torch.arange(10) >= 5)
+        >>> batch = next(iter(s))
+        >>> all(i < 5 for i in batch[:2]) and all(i >= 5 for i in batch[2:4])
+        True
+    """
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        *,
+        epoch_length: int | None = None,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if n <= 0:
+            raise ValueError(f"cannot sample from an empty dataset (n={n})")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside [0, {world_size})")
+        if epoch_length is None:
+            epoch_length = math.ceil(n / (2 * batch_size * world_size))
+        if epoch_length < 1:
+            raise ValueError(f"epoch_length must be a positive integer, got {epoch_length!r}")
+        self.n, self.batch_size, self.epoch_length = int(n), batch_size, int(epoch_length)
+        self.seed, self.rank, self.world_size = int(seed), rank, world_size
+        self.epoch = 0
+        self.labeled: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def set_division(self, labeled_a: torch.Tensor | None,
+                     labeled_b: torch.Tensor | None = None) -> None:
+        """Set each network's labeled subset as a boolean mask of length ``n`` (the rest is its
+        unlabeled subset); ``None`` returns to warm-up batches over all samples.
+
+        An empty labeled or unlabeled subset falls back to all samples: no batch is ever empty.
+        """
+        if labeled_a is None:
+            self.labeled = None
+            return
+        masks = []
+        for mask in (labeled_a, labeled_b):
+            mask = torch.as_tensor(mask, dtype=torch.bool).cpu()
+            if mask.shape != (self.n,):
+                raise ValueError(f"a division mask must have shape ({self.n},), "
+                                 f"got {tuple(mask.shape)}")
+            masks.append(mask)
+        self.labeled = (masks[0], masks[1])
+
+    def _stream(self, subset: torch.Tensor, length: int, g: torch.Generator) -> torch.Tensor:
+        """``length`` indices: consecutive random permutations of ``subset``."""
+        if subset.numel() == 0:
+            subset = torch.arange(self.n)
+        rounds = math.ceil(length / subset.numel())
+        order = torch.rand(rounds, subset.numel(), generator=g).argsort(dim=1)
+        return subset[order.flatten()[:length]]
+
+    def global_batches(self) -> list[torch.Tensor]:
+        """The epoch's four global streams, each ``(epoch_length, world_size, batch_size)``."""
+        g = epoch_generator(self.seed, self.epoch)
+        shape = (self.epoch_length, self.world_size, self.batch_size)
+        length = self.epoch_length * self.world_size * self.batch_size
+        everything = torch.arange(self.n)
+        if self.labeled is None:
+            groups = []
+            for _ in ("a", "b"):
+                both = self._stream(everything, 2 * length, g).view(*shape[:2], 2, self.batch_size)
+                groups += [both[:, :, 0], both[:, :, 1]]
+            return groups
+        groups = []
+        for mask in self.labeled:
+            groups.append(self._stream(everything[mask], length, g).view(shape))
+            groups.append(self._stream(everything[~mask], length, g).view(shape))
+        return groups
+
+    def __iter__(self):
+        # The streams are drawn when iteration starts, after the epoch's set_epoch/set_division.
+        mine = torch.cat([group[:, self.rank] for group in self.global_batches()], dim=1)
+        yield from mine.tolist()
+
+    def __len__(self) -> int:
+        return self.epoch_length
+
+    def state_dict(self) -> dict:
+        return {"seed": self.seed, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
+
+
+def collate_codivide(items: list[dict]) -> dict:
+    """Collate the ``4 B`` items of one :class:`CoDivideBatchSampler` batch into
+    ``{"a": {"labeled": batch, "unlabeled": batch}, "b": {...}}``."""
+    size = len(items) // len(CODIVIDE_GROUPS)
+    out: dict = {"a": {}, "b": {}}
+    for i, (net, part) in enumerate(CODIVIDE_GROUPS):
+        out[net][part] = default_collate(items[i * size:(i + 1) * size])
+    return out
+
+
+def make_codivide_loader(dataset, sampler: CoDivideBatchSampler, *, num_workers: int = 0,
+                         pin_memory: bool = False) -> DataLoader:
+    """A loader over ``sampler`` yielding co-divide batches; ``dataset`` is usually a
+    :class:`~ignoise.data.datasets.views.TwoViewDataset`. The sampler is
+    ``loader.batch_sampler``."""
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate_codivide,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+    )

@@ -1,0 +1,111 @@
+"""DivideMix and GSS-SSL: two networks, a per-epoch co-divide by a GMM on their losses, and
+MixMatch with label co-refinement and co-guessing; GSS-SSL draws the labeled targets from
+per-sample direction pools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..config import ConfigError, param
+from .ce import CEConfig
+from .gss_ce import DirectionPoolOptions
+from .registry import register
+
+__all__ = ["DivideMixConfig", "GSSSSLConfig", "build_dividemix", "build_gss_ssl",
+           "ASYMMETRIC_NOISE"]
+
+#: Noise kinds under which DivideMix adds the confidence penalty to the warm-up ("auto"):
+#: class-dependent flips, where a network grows over-confident fastest.
+ASYMMETRIC_NOISE = ("asym", "pairflip")
+
+
+@dataclass
+class DivideMixConfig(CEConfig):
+    """DivideMix's hyper-parameters (Li et al., ICLR 2020, section 4.1 and its public code);
+    defaults are its CIFAR-10 settings."""
+
+    epochs: int = param(300, "training epochs", low=1)
+    batch_size: int = param(64, "batch of one network per iteration, over all processes",
+                            low=1)
+    lr_milestones: list[int] = param([150], "epochs after which the lr is multiplied by "
+                                     "lr_gamma")
+
+    warmup_epochs: int = param(10, "epochs of cross-entropy warm-up (CIFAR-100: 30)", low=1)
+    lambda_u: float | None = param(None, "weight of the unlabeled loss L_u (null: from "
+                                   "lambda_u_by_noise)", low=0.0)
+    lambda_u_by_noise: dict = param(
+        {"sym": {0.2: 0, 0.5: 25, 0.8: 25, 0.9: 50}, "asym": {0.4: 0}},
+        "lambda_u by noise kind and rate, as DivideMix published it (CIFAR-10)")
+    temperature: float = param(0.5, "sharpening temperature T", low=0.0, low_open=True)
+    alpha: float = param(4.0, "mixup's Beta(alpha, alpha)", low=0.0, low_open=True)
+    p_threshold: float = param(0.5, "clean-probability threshold tau of the co-divide",
+                               low=0.0, high=1.0, low_open=True, high_open=True)
+    rampup_epochs: int = param(16, "epochs of the linear ramp-up of lambda_u", low=0)
+    loss_history: int = param(1, "epochs of losses averaged for the GMM (DivideMix: 5 at 90%)",
+                              low=1)
+    confidence_penalty: bool | Literal["auto"] = param(
+        "auto", "negative-entropy penalty in the warm-up (auto: under asym and pair-flip noise)")
+    epoch_length: int | None = param(None, "iterations per epoch (null: one warm-up pass)",
+                                     low=1)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.warmup_epochs >= self.epochs:
+            raise ConfigError(f"warmup_epochs = {self.warmup_epochs} must be below epochs = "
+                              f"{self.epochs}")
+        if self.loader != "torch":
+            raise ConfigError(f"loader = {self.loader!r}: DivideMix's two augmented views "
+                              "come from the torch loader only; expected 'torch'")
+        self.effective_lambda_u()
+
+    def effective_lambda_u(self) -> float:
+        """``lambda_u``, or the ``lambda_u_by_noise`` entry of this noise kind and rate."""
+        if self.lambda_u is not None:
+            return float(self.lambda_u)
+        by_rate = (self.lambda_u_by_noise or {}).get(self.noise, {})
+        if not isinstance(by_rate, dict):
+            raise ConfigError(f"lambda_u_by_noise.{self.noise} = {by_rate!r}: expected a "
+                              "mapping of noise rate to lambda_u")
+        for rate, value in by_rate.items():
+            try:
+                rate, value = float(rate), float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"lambda_u_by_noise.{self.noise} holds {rate!r}: {value!r}; "
+                                  "expected noise rate: lambda_u, both numbers") from None
+            if abs(rate - float(self.noise_rate)) < 1e-9:
+                return value
+        held = sorted(map(float, by_rate))
+        raise ConfigError(f"lambda_u_by_noise has no entry for {self.noise} noise at rate "
+                          f"{self.noise_rate} (it holds {self.noise}: {held}): set lambda_u")
+
+    def effective_confidence_penalty(self) -> bool:
+        if self.confidence_penalty == "auto":
+            return self.noise in ASYMMETRIC_NOISE
+        return bool(self.confidence_penalty)
+
+
+@dataclass
+class GSSSSLConfig(DivideMixConfig, DirectionPoolOptions):
+    """GSS-SSL's hyper-parameters: DivideMix's, the direction pool's, and where the drawn
+    directions enter DivideMix."""
+
+    gss_switched: list[Literal["warmup", "labeled", "unlabeled"]] = param(
+        ["labeled"], "where drawn directions replace DivideMix's targets (docs/gss.rst)")
+
+
+@register("dividemix", DivideMixConfig, default_config="dividemix.yaml",
+          description="DivideMix: co-divide by a GMM on the losses, MixMatch over two networks")
+def build_dividemix(run, data, cfg: DivideMixConfig, model=None):
+    from .two_network_ssl import build_two_network_ssl
+
+    return build_two_network_ssl(run, data, cfg, model=model, pool=None)
+
+
+@register("gss_ssl", GSSSSLConfig, default_config="gss_cifar.yaml",
+          description="GSS-SSL: DivideMix whose targets are drawn from direction pools")
+def build_gss_ssl(run, data, cfg: GSSSSLConfig, model=None):
+    from .gss_ce import direction_pool
+    from .two_network_ssl import build_two_network_ssl
+
+    return build_two_network_ssl(run, data, cfg, model=model, pool=direction_pool)

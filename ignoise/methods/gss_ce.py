@@ -1,0 +1,65 @@
+"""GSS with cross-entropy: one network trained on targets drawn from per-sample direction
+pools, rebuilt after every epoch from the network's own training predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..config import param
+from .ce import CEConfig
+from .registry import register
+
+__all__ = ["DirectionPoolOptions", "GSSCEConfig", "build", "direction_pool"]
+
+
+@dataclass
+class DirectionPoolOptions:
+    """The direction pool's hyper-parameters (:class:`ignoise.handlers.DirectionPool`). The
+    poster gives the strategies' forms but no values; lambda1 and lambda2 are ours
+    (docs/gss.rst)."""
+
+    lambda1: float = param(1.0, "scale of the predicted strategy, v_pr = c lambda1 t", low=0.0)
+    lambda2: float = param(0.1, "scale of the random strategy, v_rd = lambda2 t", low=0.0)
+    redraw: Literal["epoch", "iteration"] = param("epoch", "draw targets once per epoch or "
+                                                  "every iteration")
+    predicted_confidence: Literal["predicted", "given"] = param(
+        "predicted", "c of v_pr: the probability of the predicted class, or of the given one")
+    pool_momentum: float = param(0.0, "moving average of the pool over epochs", low=0.0,
+                                 high=1.0, high_open=True)
+
+
+@dataclass
+class GSSCEConfig(CEConfig, DirectionPoolOptions):
+    """GSS-CE's hyper-parameters: CE's and the direction pool's."""
+
+
+def direction_pool(run, data, cfg):
+    """The direction pool of every training sample, on the run's device."""
+    import torch
+
+    from ..handlers import DirectionPool
+
+    return DirectionPool(torch.as_tensor(data.train.targets), data.num_classes,
+                         total_epochs=cfg.epochs, lambda1=cfg.lambda1, lambda2=cfg.lambda2,
+                         redraw=cfg.redraw, predicted_confidence=cfg.predicted_confidence,
+                         momentum=cfg.pool_momentum, seed=cfg.seed, device=run.device)
+
+
+@register("gss_ce", GSSCEConfig, default_config="gss_ce.yaml",
+          description="GSS: cross-entropy on targets drawn from per-sample direction pools")
+def build(run, data, cfg: GSSCEConfig, model=None):
+    """A supervised step whose targets the pool draws; the pool collects the step's softmax
+    outputs over each epoch and is rebuilt from them at its end."""
+    from ..handlers import drawn_label_distribution
+    from .one_network import TargetSource, build_one_network
+
+    def pool_targets(net, train_eval) -> TargetSource:
+        pool = direction_pool(run, data, cfg)
+        attach = lambda trainer: pool.attach(
+            trainer, output_transform=lambda o: (o["logits"].float().softmax(1), o["index"]))
+        return TargetSource(pool.draw_targets, drawn_label_distribution(pool), pool, attach,
+                            lambda: {"switched_fraction": pool.switched_fraction()}, "pool")
+
+    return build_one_network(run, data, cfg, model=model, bias_targets=None,
+                             targets_from=pool_targets)

@@ -1,0 +1,83 @@
+"""The composition DivideMix and GSS-SSL share: two networks, the co-divide handler, the
+DivideMix step and, for GSS-SSL, a direction pool fed by the co-divide's predictions."""
+
+from __future__ import annotations
+
+import torch
+
+from ..data import CoDivideBatchSampler, TwoViewDataset, make_codivide_loader, make_eval_loader
+from ..engine import create_trainer
+from ..handlers import CoDivide, GradientBias
+from ..steps import DivideMixStep
+from .components import new_network, sgd_with_schedule, test_evaluators
+from .parts import MethodParts
+
+__all__ = ["build_two_network_ssl", "DIVIDEMIX_SCALARS"]
+
+#: The DivideMix step's outputs logged per epoch (the warm-up reports them too).
+DIVIDEMIX_SCALARS = ("loss", "labeled_loss", "unlabeled_loss", "unlabeled_weight")
+
+
+def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodParts:
+    """DivideMix over two networks; ``pool(run, data, cfg)`` makes GSS-SSL's direction pool."""
+    acc, shard = run.accelerator, run.shard
+    batch = run.per_process(cfg.batch_size)
+    eval_batch = cfg.eval_batch_size or 2 * batch
+    split = {"rank": shard["rank"], "world_size": shard["world_size"],
+             "num_workers": cfg.num_workers}
+    train_eval = make_eval_loader(data.eval_train, eval_batch, **split)
+    n, k = len(data.train), data.num_classes
+    given = torch.as_tensor(data.train.targets)
+
+    nets = [new_network(cfg, data, model) for _ in range(2)]
+    optimizers, schedulers = zip(*(sgd_with_schedule(cfg, net) for net in nets))
+    prepared = acc.prepare(*nets, *optimizers)
+    nets, optimizers = list(prepared[:2]), list(prepared[2:])
+    plain = [acc.unwrap_model(net) for net in nets]
+    pool = pool(run, data, cfg) if pool is not None else None
+
+    sampler = CoDivideBatchSampler(n, batch, epoch_length=cfg.epoch_length, **shard)
+    train_loader = make_codivide_loader(TwoViewDataset(data.train), sampler,
+                                        num_workers=cfg.num_workers)
+    test_loader = make_eval_loader(data.test, eval_batch, **split)
+    division = CoDivide(nets, train_eval, num_samples=n, num_classes=k,
+                        warmup_epochs=cfg.warmup_epochs, threshold=cfg.p_threshold,
+                        sampler=sampler, loss_history=cfg.loss_history,
+                        predictions_every_epoch=pool is not None, accelerator=acc, seed=cfg.seed)
+    lambda_u, penalty = cfg.effective_lambda_u(), cfg.effective_confidence_penalty()
+    step = DivideMixStep(nets, optimizers, acc, division=division, num_classes=k,
+                         warmup_epochs=cfg.warmup_epochs, lambda_u=lambda_u,
+                         temperature=cfg.temperature, alpha=cfg.alpha,
+                         rampup_epochs=cfg.rampup_epochs, confidence_penalty=penalty,
+                         **({"targets": pool.draw_targets, "switched": cfg.gss_switched}
+                            if pool is not None else {}))
+
+    trainer = create_trainer(step, epoch_samplers=[sampler], lr_schedulers=schedulers)
+    division.attach(trainer)
+    to_save = {"sampler": sampler, "division": division}
+    for i, (net, opt, sched) in enumerate(zip(nets, optimizers, schedulers)):
+        to_save.update({f"model_{i}": net, f"optimizer_{i}": opt, f"scheduler_{i}": sched})
+    sources = [lambda: division.summary(data.train.clean_targets, given)]
+    if pool is not None:
+        pool.attach(trainer, predictions=lambda: division.predictions)
+        to_save["pool"] = pool
+        sources.append(lambda: {"switched_fraction": pool.switched_fraction()})
+    bias = None
+    if cfg.gradient_bias:
+        bias = GradientBias(nets[0], train_eval, step.target_distribution,
+                            optimizer=optimizers[0], given_targets=data.train.targets,
+                            clean_targets=data.train.clean_targets,
+                            max_tracked=cfg.bias_max_tracked, seed=cfg.seed, accelerator=acc)
+        bias.attach(trainer)
+        to_save["gradient_bias"] = bias
+
+    # DivideMix tests the mean of the two networks' softmax outputs.
+    predict = lambda x: (plain[0](x).softmax(1) + plain[1](x).softmax(1)) / 2
+    evaluators = test_evaluators(run, cfg, data, predict, test_loader, models=plain,
+                                 topk=cfg.topk)
+    extra = lambda history: {"noise_report": data.noise.summary(), "lambda_u": lambda_u,
+                             "confidence_penalty": penalty,
+                             **({"gradient_bias": bias.rows} if bias is not None else {})}
+    return MethodParts(trainer, train_loader, evaluators, to_save,
+                       scalar_keys=DIVIDEMIX_SCALARS, history_sources=sources,
+                       extra_results=extra)
