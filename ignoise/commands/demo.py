@@ -61,7 +61,8 @@ def run(args) -> list[dict]:
     for i, row in enumerate(rows):
         out = args.output_dir / f"row{i}"
         cmd = [sys.executable, str(recipes / row.recipe), "--dataset", "digits",
-               "--seed", str(args.seed), "--output-dir", str(out), "--no-progress", *row.args]
+               "--seed", str(args.seed), "--output-dir", str(out), "--no-progress", "--overwrite",
+               *row.args]
         if args.epochs:
             cmd += ["--epochs", str(args.epochs)]
         print(f"[{i + 1}/{len(rows)}] {row.name}: {' '.join(cmd[1:])}", flush=True)

@@ -16,7 +16,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, TrainingConfig, add_config_flags, load_config_file
+from ..config import (
+    ConfigError,
+    TrainingConfig,
+    add_config_flags,
+    auto_output_dir,
+    check_run_folder,
+    load_config_file,
+)
 from ..config import resolve_config as resolve
 from ..methods import METHODS, get_method
 
@@ -113,19 +120,31 @@ def main(argv=None, *, config: str | Path | None = None, method: str | None = No
     if parsed is None:
         return None
     name, cfg, path = parsed
+    if cfg.output_dir == "auto":
+        cfg = cfg.replace(output_dir=auto_output_dir(name, cfg))
+    check_run_folder(name, cfg)  # a folder that would mix two runs fails before torch too
     from ..methods.training import train  # torch and the library, only now
 
     return train(name, cfg, record={"config_path": str(path) if path else None})
 
 
 def cli(argv=None, **kwargs) -> dict | None:
-    """:func:`main` for a terminal: config errors print one line and exit with status 2; a
-    finished multi-process run ends its process group."""
+    """:func:`main` for a terminal: config errors print one line and exit with status 2, a
+    diverged run (``results.json`` says ``"status": "diverged"``) with status 1; a finished
+    multi-process run ends its process group."""
     try:
         results = main(argv, **kwargs)
     except (ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except RuntimeError as err:
+        from ..engine import RunDiverged, end_process_group
+
+        if not isinstance(err, RunDiverged):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        end_process_group()
+        raise SystemExit(1) from None
     if results is not None:
         from ..engine import end_process_group
 

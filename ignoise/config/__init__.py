@@ -5,10 +5,11 @@ from .declare import ConfigError, param, spec_of
 from .files import ConfigFile, load_config_file
 from .flags import add_config_flags
 from .resolve import resolve_config, to_dict
+from .run_folder import auto_output_dir, check_run_folder, run_identity
 from .training import DATASET_NAMES, LOADER_NAMES, MODEL_NAMES, NOISE_NAMES, TrainingConfig
 
 __all__ = [
     "ConfigError", "param", "spec_of", "ConfigFile", "load_config_file", "add_config_flags",
     "resolve_config", "to_dict", "TrainingConfig", "DATASET_NAMES", "LOADER_NAMES",
-    "MODEL_NAMES", "NOISE_NAMES",
+    "MODEL_NAMES", "NOISE_NAMES", "auto_output_dir", "check_run_folder", "run_identity",
 ]

@@ -53,9 +53,12 @@ class TrainingConfig:
                             low_open=True)
     model: str = param("preact_resnet18", "preact_resnet18, resnet34, resnet50 or digits_cnn")
     model_options: dict = param({}, "keyword arguments of the model (e.g. pretrained: true)")
-    output_dir: str | None = param("runs/latest", "where results.json, checkpoints and "
-                                   "TensorBoard events go (null: nothing is written)")
-    resume: bool = param(False, "continue the run in output_dir from its last checkpoint")
+    output_dir: str | None = param("auto", "where results.json, checkpoints and TensorBoard "
+                                   "events go (auto: runs/<method>/<dataset>-<noise>-<rate>-"
+                                   "seed<seed>; null: nothing is written)")
+    resume: bool = param(False, "continue the run in output_dir from its last checkpoint (the "
+                         "same settings; more epochs extend it)")
+    overwrite: bool = param(False, "clear an existing run in output_dir and start anew")
     loader: Literal["torch", "gpu", "ffcv"] = param("torch", "torch DataLoader, GPU-resident "
                                                     "or FFCV")
     num_workers: int = param(0, "loader worker processes (FFCV: decoding threads)", low=0)
@@ -66,6 +69,8 @@ class TrainingConfig:
     download: bool = param(False, "download CIFAR if missing")
     progress: bool = param(True, "show a progress bar")
     log_every: int = param(20, "iterations between TensorBoard points and NaN checks", low=1)
+    collective_timeout_s: int = param(300, "seconds a process waits for the others in a "
+                                      "collective before the run stops", low=1)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -88,6 +93,13 @@ class TrainingConfig:
         if self.resume and self.output_dir is None:
             raise ConfigError(f"{where}: resume = true needs an output_dir to resume from, "
                               "got null")
+        if self.resume and self.overwrite:
+            raise ConfigError(f"{where}: resume and overwrite both set: continue the run or "
+                              "replace it, not both")
+        if self.noise == "none" and self.noise_rate > 0:
+            raise ConfigError(f"{where}: noise_rate = {self.noise_rate} with noise = 'none' "
+                              "would train on clean labels: pass --noise (sym, asym, pairflip "
+                              "or instance), or --noise-rate 0")
 
     def replace(self, **changes):
         """A copy with ``changes`` applied (and validated)."""

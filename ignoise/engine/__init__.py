@@ -1,8 +1,16 @@
 """Engine factories, evaluators, common handlers, Accelerate glue and run outputs."""
 
 from .accelerator import create_accelerator, end_process_group, seed_everything
-from .checkpointing import attach_checkpoint, latest_checkpoint, load_checkpoint
+from .checkpointing import (
+    CheckpointWriteError,
+    attach_checkpoint,
+    find_resume_checkpoint,
+    latest_checkpoint,
+    load_checkpoint,
+    read_checkpoint,
+)
 from .common import CommonHandlers, attach_common_handlers
+from .divergence import DivergenceGuard, RunDiverged
 from .evaluator import create_evaluator
 from .rng_state import RNGState
 from .run import RESULT_KEYS, Run, plain_json
@@ -11,7 +19,9 @@ from .trainer import create_trainer
 
 __all__ = [
     "create_accelerator", "end_process_group", "seed_everything", "attach_checkpoint",
-    "latest_checkpoint", "load_checkpoint", "CommonHandlers", "attach_common_handlers",
-    "create_evaluator", "RNGState", "RESULT_KEYS", "Run", "plain_json", "RunClock",
+    "latest_checkpoint", "load_checkpoint", "find_resume_checkpoint", "read_checkpoint",
+    "CheckpointWriteError", "CommonHandlers", "attach_common_handlers",
+    "create_evaluator", "DivergenceGuard", "RunDiverged", "RNGState", "RESULT_KEYS", "Run",
+    "plain_json", "RunClock",
     "create_trainer",
 ]

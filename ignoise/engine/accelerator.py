@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.utils import InitProcessGroupKwargs
 
 __all__ = ["create_accelerator", "seed_everything", "end_process_group"]
 
 _PRECISIONS = ("no", "fp16", "bf16")
 
 
-def create_accelerator(mixed_precision: str = "no", cpu: bool = False) -> Accelerator:
+def create_accelerator(mixed_precision: str = "no", cpu: bool = False,
+                       timeout_s: int | None = None) -> Accelerator:
     """The run's Accelerator; create it before anything else (docs/concepts.rst, "Distributed
     runs and mixed precision").
 
@@ -21,12 +24,20 @@ def create_accelerator(mixed_precision: str = "no", cpu: bool = False) -> Accele
     set here applies when the launcher does not set one. Without CUDA the Accelerator is made
     with ``cpu=True``: that is what makes ``accelerate launch --num_processes N`` on a CPU-only
     machine a real N-process (gloo) run rather than N unrelated single-process runs.
+
+    ``timeout_s`` bounds how long a process waits for the others in a collective: a stuck or
+    dead rank then stops every rank with an error instead of a silent hang (torch's default is
+    30 minutes on gloo and NCCL alike).
     """
     if mixed_precision not in _PRECISIONS:
         raise ValueError(
             f"mixed precision {mixed_precision!r} is not one of {', '.join(_PRECISIONS)}"
         )
-    return Accelerator(mixed_precision=mixed_precision, cpu=cpu or not torch.cuda.is_available())
+    handlers = []
+    if timeout_s is not None:
+        handlers.append(InitProcessGroupKwargs(timeout=timedelta(seconds=int(timeout_s))))
+    return Accelerator(mixed_precision=mixed_precision, cpu=cpu or not torch.cuda.is_available(),
+                       kwargs_handlers=handlers)
 
 
 def seed_everything(seed: int) -> None:

@@ -1,5 +1,5 @@
 """One call that attaches the handlers every run has: evaluation, history, checkpoint,
-TensorBoard, progress bar and TerminateOnNan."""
+TensorBoard, progress bar and the divergence check."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ignite.engine import Engine, Events
-from ignite.handlers import ProgressBar, TerminateOnNan
+from ignite.handlers import ProgressBar
 from ignite.handlers.tensorboard_logger import OutputHandler, TensorboardLogger
 
 from ..metrics.accuracy_history import AccuracyHistory
 from ..metrics.epoch_mean import EpochMean
 from .checkpointing import attach_checkpoint
+from .divergence import DivergenceGuard
 from .run_clock import RunClock
 
 __all__ = ["attach_common_handlers", "CommonHandlers"]
@@ -46,9 +47,10 @@ def attach_common_handlers(
     checkpoint: bool = True,
     n_saved: int = 2,
 ) -> CommonHandlers:
-    """Attach, in this order at the end of each epoch: the evaluators, the accuracy history,
-    the checkpoint (which therefore includes that epoch's history), and the epoch's TensorBoard
-    scalars.
+    """Attach, in this order at the end of each epoch: the divergence check, the evaluators,
+    the accuracy history, the checkpoint (which therefore includes that epoch's history), and
+    the epoch's TensorBoard scalars. A non-finite loss raises
+    :class:`~ignoise.engine.RunDiverged` (see :class:`~ignoise.engine.DivergenceGuard`).
 
     Args:
         trainer: the trainer from :func:`ignoise.engine.create_trainer`.
@@ -83,7 +85,8 @@ def attach_common_handlers(
     every = Events.ITERATION_COMPLETED(every=log_every)
     scalar_keys = tuple(scalar_keys)
 
-    trainer.add_event_handler(every, TerminateOnNan(output_transform=lambda out: out["loss"]))
+    # First of the end-of-epoch handlers: a diverged epoch is neither evaluated nor saved.
+    DivergenceGuard(every=log_every).attach(trainer)
     for key in scalar_keys:
         # Summed on the device and read once per epoch: no per-iteration host sync.
         EpochMean(key, device=accelerator.device).attach(trainer, key)
@@ -101,8 +104,29 @@ def attach_common_handlers(
     if checkpoint and output_dir is not None:
         saver = attach_checkpoint(trainer, to_save, output_dir, n_saved=n_saved)
 
-    tb_logger = None
+    handlers = CommonHandlers(history, clock, saver, None, to_save)
     if main and tensorboard and output_dir is not None:
+        # Opened when training starts, so a run that fails to resume leaves no event file.
+        trainer.add_event_handler(Events.STARTED, _open_tensorboard(handlers, output_dir, every,
+                                                                    scalar_keys))
+    if main and progress:
+        bar = ProgressBar(persist=False)
+        bar.attach(trainer, output_transform=lambda out: {"loss": float(out["loss"])},
+                   event_name=every, closing_event_name=Events.EPOCH_COMPLETED)
+    return handlers
+
+
+def _run_evaluator(evaluator: Engine, loader):
+    def run(_: Engine) -> None:
+        evaluator.run(loader)
+
+    return run
+
+
+def _open_tensorboard(handlers: CommonHandlers, output_dir, every, scalar_keys):
+    def open_logger(trainer: Engine) -> None:
+        if handlers.tb_logger is not None:
+            return
         tb_logger = TensorboardLogger(log_dir=str(Path(output_dir) / "tb"))
         tb_logger.attach(
             trainer,
@@ -112,20 +136,11 @@ def attach_common_handlers(
             ),
             event_name=every,
         )
-        trainer.add_event_handler(Events.EPOCH_COMPLETED, _log_epoch(tb_logger, history))
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, _log_epoch(tb_logger, handlers.history))
         trainer.add_event_handler(Events.COMPLETED, lambda _: tb_logger.close())
-    if main and progress:
-        bar = ProgressBar(persist=False)
-        bar.attach(trainer, output_transform=lambda out: {"loss": float(out["loss"])},
-                   event_name=every, closing_event_name=Events.EPOCH_COMPLETED)
-    return CommonHandlers(history, clock, saver, tb_logger, to_save)
+        handlers.tb_logger = tb_logger
 
-
-def _run_evaluator(evaluator: Engine, loader):
-    def run(_: Engine) -> None:
-        evaluator.run(loader)
-
-    return run
+    return open_logger
 
 
 def _log_epoch(tb_logger: TensorboardLogger, history: AccuracyHistory):

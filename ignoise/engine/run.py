@@ -9,9 +9,12 @@ from pathlib import Path
 
 from ignite.engine import Engine
 
+from ..config import ConfigError
+from ..config.run_folder import clear_run_folder, identity_diff, write_identity
 from .accelerator import create_accelerator, seed_everything
-from .checkpointing import latest_checkpoint, load_checkpoint
+from .checkpointing import find_resume_checkpoint, load_checkpoint, read_checkpoint
 from .common import CommonHandlers, attach_common_handlers
+from .divergence import RunDiverged
 from .rng_state import RNGState
 
 __all__ = ["Run", "RESULT_KEYS", "plain_json"]
@@ -41,6 +44,11 @@ class Run:
         resume: continue from the last checkpoint in ``output_dir``.
         checkpoint, tensorboard, progress: switch those handlers.
         log_every: iterations between TensorBoard points, progress updates and NaN checks.
+        identity: what identifies the run (:func:`ignoise.config.run_identity`): written to
+            ``run.json`` when training starts and into every checkpoint; a resumed checkpoint
+            whose identity differs in a setting that changes training is refused.
+        overwrite: clear what a previous run wrote into ``output_dir`` first.
+        collective_timeout_s: how long a process waits for the others in a collective.
 
     Examples:
         >>> run = Run(seed=0, cpu=True)   # nothing written, no checkpoints
@@ -62,11 +70,16 @@ class Run:
         tensorboard: bool = True,
         progress: bool = True,
         log_every: int = 20,
+        identity: dict | None = None,
+        overwrite: bool = False,
+        collective_timeout_s: int | None = None,
     ) -> None:
         self.method = method
         self.config = dict(config or {})
         self.seed = int(seed)
-        self.accelerator = create_accelerator(mixed_precision, cpu=cpu)
+        self.identity = identity
+        self.accelerator = create_accelerator(mixed_precision, cpu=cpu,
+                                              timeout_s=collective_timeout_s)
         seed_everything(self.seed)
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.checkpoint = checkpoint and self.output_dir is not None
@@ -76,20 +89,26 @@ class Run:
         if resume:
             if not self.checkpoint:
                 raise ValueError("resume needs an output_dir with checkpointing on")
-            self.resume_from = latest_checkpoint(self.output_dir)
-            if self.resume_from is None:
-                raise FileNotFoundError(
-                    f"--resume: no checkpoint_<epoch>.pt in {self.output_dir / 'checkpoints'}"
-                )
+            # the newest intact checkpoint (a corrupt newest one is skipped with a warning)
+            self.resume_from = find_resume_checkpoint(self.output_dir)
+            self._check_identity(self.resume_from)
+        elif overwrite and self.output_dir is not None:
+            if self.accelerator.is_main_process:
+                clear_run_folder(self.output_dir)
+            self.accelerator.wait_for_everyone()
         self.handlers: CommonHandlers | None = None
         self._to_save: dict = {}
 
     @classmethod
     def from_config(cls, cfg, method: str, config: dict | None = None) -> Run:
         """The run of a resolved config (a :class:`ignoise.config.TrainingConfig`)."""
+        from ..config import run_identity
+
         return cls(output_dir=cfg.output_dir, seed=cfg.seed, method=method, config=config,
                    mixed_precision=cfg.mixed_precision, cpu=cfg.cpu, resume=cfg.resume,
-                   progress=cfg.progress, log_every=cfg.log_every)
+                   progress=cfg.progress, log_every=cfg.log_every,
+                   identity=run_identity(method, cfg), overwrite=cfg.overwrite,
+                   collective_timeout_s=cfg.collective_timeout_s)
 
     @property
     def device(self):
@@ -129,8 +148,10 @@ class Run:
         scalar_keys: Iterable[str] = ("loss",),
     ) -> CommonHandlers:
         """Attach the common handlers (:func:`attach_common_handlers`); ``to_save`` gets the
-        RNG state added."""
+        RNG state and the run's identity added."""
         self._to_save = {**to_save, "rng": RNGState()}
+        if self.identity is not None:
+            self._to_save["run_identity"] = _Identity(self.identity)
         self.handlers = attach_common_handlers(
             trainer,
             accelerator=self.accelerator,
@@ -157,21 +178,49 @@ class Run:
         epoch_length: int | None = None,
     ) -> dict:
         """Resume if asked, train to ``max_epochs``, and write ``results.json`` (main process,
-        when there is an output folder). Returns the results dict (on every rank)."""
+        when there is an output folder), with ``status`` ``"completed"`` or ``"diverged"``.
+        Returns the results dict (on every rank).
+
+        Raises:
+            RunDiverged: the loss became non-finite (``results.json`` is written first).
+        """
         if self.handlers is None:
             raise RuntimeError("call Run.attach(...) before Run.execute(...)")
         if self.resume_from is not None:
             load_checkpoint(self.resume_from, self._to_save)
             self.print(f"resumed from {self.resume_from} at epoch {trainer.state.epoch}")
+        if self.identity is not None and self.output_dir is not None:
+            if self.accelerator.is_main_process:
+                write_identity(self.output_dir, self.identity)
+        diverged = None
         if trainer.state.epoch < max_epochs:
-            trainer.run(train_loader, max_epochs=max_epochs, epoch_length=epoch_length)
-        results = plain_json(self.results(max_epochs, extra_results() if extra_results else {}))
+            try:
+                trainer.run(train_loader, max_epochs=max_epochs, epoch_length=epoch_length)
+            except RunDiverged as err:
+                diverged = err
+        results = self.results(max_epochs, extra_results() if extra_results else {})
+        results["status"] = "completed" if diverged is None else "diverged"
+        if diverged is not None:
+            results["divergence"] = {**diverged.details, "message": str(diverged)}
+        results = plain_json(results)
         if self.accelerator.is_main_process and self.output_dir is not None:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             with open(self.output_dir / "results.json", "w") as f:
                 json.dump(results, f, indent=2, allow_nan=False)
         self.accelerator.wait_for_everyone()
+        if diverged is not None:
+            raise diverged
         return results
+
+    def _check_identity(self, path: Path) -> None:
+        """Refuse a checkpoint saved by another run (before any data or model is built)."""
+        if self.identity is None:
+            return
+        saved = read_checkpoint(path).get("run_identity")
+        diff = identity_diff(saved, self.identity) if saved else []
+        if diff:
+            raise ConfigError(f"--resume: {path} was saved by another run; these settings "
+                              f"differ (saved -> given): {'; '.join(diff)}")
 
     def results(self, epochs: int, extra: dict) -> dict:
         history = self.handlers.history
@@ -190,6 +239,19 @@ class Run:
             "config": self.config,
             **extra,
         }
+
+
+class _Identity:
+    """The run's identity as a checkpointed object (saved, never restored over the current)."""
+
+    def __init__(self, identity: dict) -> None:
+        self.identity = identity
+
+    def state_dict(self) -> dict:
+        return self.identity
+
+    def load_state_dict(self, state: dict) -> None:
+        pass  # checked against the current run before anything was built
 
 
 def plain_json(value):

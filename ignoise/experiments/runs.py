@@ -18,6 +18,9 @@ def run_once(out: Path, argv: list[str], config: Path, description: str | None =
     out = Path(out)
     if (out / "results.json").is_file():
         return json.loads((out / "results.json").read_text())
-    resume = ["--resume"] if any((out / "checkpoints").glob("checkpoint_*.pt")) else []
-    return train([*argv, "--output-dir", str(out), *resume], config=config,
+    if any((out / "checkpoints").glob("checkpoint_*.pt")):
+        again = ["--resume"]
+    else:  # started but stopped before its first checkpoint: nothing to keep
+        again = ["--overwrite"] if (out / "run.json").exists() else []
+    return train([*argv, "--output-dir", str(out), *again], config=config,
                  description=description)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import to_dict
+from ..config import auto_output_dir, check_run_folder, to_dict
 from ..data import NoisyData, build_noisy_data
 from ..engine import Run
 from .registry import METHODS, get_method
@@ -41,6 +41,9 @@ def train(method: str, cfg, *, data: NoisyData | None = None, model=None,
     if not isinstance(cfg, spec.config) or other:
         raise TypeError(f"method {method!r} takes a {spec.config.__name__}, got "
                         f"{type(cfg).__name__}")
+    if cfg.output_dir == "auto":
+        cfg = cfg.replace(output_dir=auto_output_dir(method, cfg))
+    check_run_folder(method, cfg)
     run = Run.from_config(cfg, method=method, config={**to_dict(cfg), **(record or {})})
     run.config["batch_size_per_process"] = run.per_process(cfg.batch_size)
     if data is None:

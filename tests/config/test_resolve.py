@@ -183,7 +183,7 @@ def test_a_shared_file_drops_the_other_methods_keys(tmp_path):
 
 def test_to_dict_is_plain_values():
     out = to_dict(CEConfig(lr_milestones=[3]))
-    assert out["lr_milestones"] == [3] and out["lr"] == 0.02 and out["output_dir"] == "runs/latest"
+    assert out["lr_milestones"] == [3] and out["lr"] == 0.02 and out["output_dir"] == "auto"
 
 
 # -- cross-field checks after merging --------------------------------------------------------

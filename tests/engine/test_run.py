@@ -62,7 +62,7 @@ def test_resume_needs_an_output_dir_and_a_checkpoint(tmp_path):
         Run(cpu=True, resume=True)
     with pytest.raises(ValueError, match="resume needs an output_dir"):
         Run(cpu=True, resume=True, output_dir=tmp_path, checkpoint=False)
-    with pytest.raises(FileNotFoundError, match="no checkpoint_<epoch>.pt in"):
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
         Run(cpu=True, resume=True, output_dir=tmp_path)
 
 

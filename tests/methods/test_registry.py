@@ -102,7 +102,7 @@ def test_dividemix_needs_the_torch_loader():
 @pytest.mark.parametrize("noise, expected", [
     ("asym", True), ("pairflip", True), ("sym", False), ("instance", False), ("none", False)])
 def test_confidence_penalty_auto(noise, expected):
-    cfg = DivideMixConfig(noise=noise, noise_rate=0.4, lambda_u=0)
+    cfg = DivideMixConfig(noise=noise, noise_rate=0.4 if noise != "none" else 0.0, lambda_u=0)
     assert cfg.confidence_penalty == "auto"
     assert cfg.effective_confidence_penalty() is expected
     assert cfg.replace(confidence_penalty=not expected).effective_confidence_penalty() is (

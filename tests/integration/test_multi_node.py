@@ -1,0 +1,55 @@
+"""Two "machines" on one host over the loopback address (two launchers, one process each) train
+exactly as two processes on one machine, and only the global main process writes a run folder."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.distributed]
+
+RECIPE = str(Path(__file__).resolve().parents[2] / "recipes" / "ce.py")
+ARGS = ["--dataset", "digits", "--noise", "sym", "--noise-rate", "0.4", "--epochs", "2",
+        "--no-progress"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(machines: int, machine_rank: int, port: int, out: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+           "2", "--num_machines", str(machines), "--machine_rank", str(machine_rank),
+           "--main_process_ip", "127.0.0.1", "--main_process_port", str(port),
+           "--mixed_precision", "no", "--dynamo_backend", "no", RECIPE, *ARGS,
+           "--output-dir", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=ENV)
+
+
+def finish(proc: subprocess.Popen) -> None:
+    output, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, output[-4000:]
+
+
+def test_two_machines_on_loopback_equal_two_local_processes(tmp_path):
+    finish(launch(1, 0, free_port(), tmp_path / "local"))
+    port = free_port()
+    second = launch(2, 1, port, tmp_path / "machine1")  # its own folder: it must stay unused
+    first = launch(2, 0, port, tmp_path / "machine0")
+    finish(first)
+    finish(second)
+    local = json.loads((tmp_path / "local" / "results.json").read_text())
+    nodes = json.loads((tmp_path / "machine0" / "results.json").read_text())
+    drop_time = lambda rows: [{k: v for k, v in r.items() if "time" not in k} for r in rows]
+    assert local["num_processes"] == nodes["num_processes"] == 2
+    assert drop_time(nodes["history"]) == drop_time(local["history"])
+    assert [r["test_num_samples"] for r in nodes["history"]] == [360, 360]
+    assert not (tmp_path / "machine1").exists()  # machine 1 holds no global main process

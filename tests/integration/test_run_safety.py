@@ -1,0 +1,131 @@
+"""What a run guarantees, tried through the command line as a user would: one folder per run,
+resume only of the same run, a diverged run that says so, bad settings refused up front."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ignoise.engine import latest_checkpoint
+
+pytestmark = pytest.mark.integration
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+DIGITS = ["--dataset", "digits", "--no-progress", "--noise", "sym", "--noise-rate", "0.4"]
+
+
+def ce(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(RECIPES / "ce.py"), *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file of ``folder`` with its content's hash."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A 2-epoch CE run on the digits (40% symmetric noise)."""
+    out = tmp_path_factory.mktemp("runs") / "ce"
+    proc = ce(*DIGITS, "--epochs", "2", "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_a_run_records_its_identity_and_status(finished):
+    identity = json.loads((finished / "run.json").read_text())
+    assert identity["method"] == "ce" and identity["config"]["noise_rate"] == 0.4
+    assert identity["ignoise_version"] and "git_commit" in identity
+    results = json.loads((finished / "results.json").read_text())
+    assert results["status"] == "completed"
+    saved = torch.load(latest_checkpoint(finished), weights_only=True)["run_identity"]
+    assert saved["config"] == identity["config"]
+
+
+def test_noise_rate_without_a_noise_kind_is_refused(tmp_path):
+    proc = ce("--dataset", "digits", "--noise-rate", "0.4", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "noise_rate = 0.4 with noise = 'none'" in proc.stderr and "--noise" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("change, shown", [
+    (["--noise-rate", "0.2"], "noise_rate: 0.4 -> 0.2"),
+    (["--seed", "3"], "seed: 0 -> 3"),
+    (["--lr", "0.1"], "lr: 0.05 -> 0.1"),
+    (["--batch-size", "32"], "batch_size: 64 -> 32"),
+    (["--noise", "pairflip"], 'noise: "sym" -> "pairflip"'),
+])
+def test_resume_with_other_settings_fails_and_leaves_the_folder(finished, change, shown):
+    before = snapshot(finished)
+    # a flag given twice: the last one counts (the change)
+    proc = ce(*DIGITS, "--epochs", "3", "--output-dir", str(finished), "--resume", *change)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "holds another run" in proc.stderr and shown in proc.stderr
+    assert snapshot(finished) == before
+
+
+def test_resume_with_fewer_epochs_fails(finished):
+    before = snapshot(finished)
+    proc = ce(*DIGITS, "--epochs", "1", "--output-dir", str(finished), "--resume")
+    assert proc.returncode == 2
+    assert "epochs = 1, but the run in" in proc.stderr and "has done 2 epochs" in proc.stderr
+    assert snapshot(finished) == before
+
+
+def test_a_used_folder_needs_resume_or_overwrite(finished, tmp_path):
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(finished), str(copy)], check=True)
+    before = snapshot(copy)
+    proc = ce(*DIGITS, "--epochs", "1", "--output-dir", str(copy))
+    assert proc.returncode == 2 and "already holds a run" in proc.stderr
+    assert snapshot(copy) == before
+    proc = ce(*DIGITS, "--epochs", "1", "--seed", "5", "--output-dir", str(copy), "--overwrite")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in (copy / "checkpoints").iterdir()) == ["checkpoint_1.pt"]
+    assert json.loads((copy / "run.json").read_text())["config"]["seed"] == 5
+    assert len(list((copy / "tb").iterdir())) == 1  # the old run's events went with it
+
+
+def test_more_epochs_extend_a_finished_run(finished, tmp_path):
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(finished), str(copy)], check=True)
+    proc = ce(*DIGITS, "--epochs", "3", "--output-dir", str(copy), "--resume")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((copy / "results.json").read_text())
+    assert results["epochs"] == 3 and [r["epoch"] for r in results["history"]] == [1, 2, 3]
+    assert json.loads((copy / "run.json").read_text())["config"]["epochs"] == 3
+
+
+def test_a_checkpoint_of_another_run_is_refused_before_anything_is_built(finished, tmp_path):
+    """A checkpoint carries its run's identity: copied into a folder without run.json, it is
+    still checked, and the failed resume leaves the folder as it was (no TensorBoard file)."""
+    moved = tmp_path / "moved"
+    (moved / "checkpoints").mkdir(parents=True)
+    subprocess.run(["cp", str(latest_checkpoint(finished)), str(moved / "checkpoints")],
+                   check=True)
+    before = snapshot(moved)
+    proc = ce(*DIGITS, "--epochs", "3", "--lr", "0.2", "--output-dir", str(moved), "--resume")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "was saved by another run" in proc.stderr and "lr: 0.05 -> 0.2" in proc.stderr
+    assert snapshot(moved) == before
+
+
+def test_a_diverged_run_exits_non_zero_and_says_so(tmp_path):
+    out = tmp_path / "diverged"
+    proc = ce(*DIGITS, "--epochs", "2", "--lr", "1e6", "--output-dir", str(out))
+    assert proc.returncode == 1
+    assert "the training loss is not finite since epoch 1" in proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "diverged" and results["history"] == []
+    assert results["divergence"]["epoch"] == 1 and results["divergence"]["iteration"] >= 1
+    assert results["test_acc_last"] is None
+    assert not list((out / "checkpoints").glob("*.pt"))  # nothing diverged was saved
