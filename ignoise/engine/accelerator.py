@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import InitProcessGroupKwargs
 
-__all__ = ["create_accelerator", "seed_everything", "end_process_group"]
+__all__ = ["create_accelerator", "seed_everything", "end_process_group", "check_launch"]
 
 _PRECISIONS = ("no", "fp16", "bf16")
 
@@ -61,3 +62,56 @@ def end_process_group() -> None:
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def check_launch(num_processes: int) -> None:
+    """Stop a CPU launch that asked for several processes but started one.
+
+    ``accelerate launch --cpu --num_processes N`` uses accelerate's simple launcher, which
+    starts a single process and does not pass N on; the run would silently train alone. The
+    launcher's own command line (the parent process's, on Linux) shows what was asked.
+
+    Raises:
+        ConfigError: naming the launch flags to use instead.
+    """
+    if num_processes > 1 or os.environ.get("ACCELERATE_USE_CPU", "").lower() != "true":
+        return
+    asked = _asked_processes(_parent_command_line())
+    if asked is not None and asked > 1:
+        from ..config import ConfigError
+
+        raise ConfigError(
+            f"accelerate launch --cpu --num_processes {asked} started 1 process (accelerate's "
+            f"simple launcher does not start more): launch with --multi_gpu --num_processes "
+            f"{asked}, which runs {asked} CPU processes (gloo) on a machine without a GPU")
+
+
+def _parent_command_line() -> list[str]:
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
+    except OSError:  # not Linux, or no access: nothing to check
+        return []
+
+
+def _asked_processes(argv: list[str]) -> int | None:
+    """The ``--num_processes`` value of an ``accelerate launch`` command line, if any.
+
+    Examples:
+        >>> _asked_processes(["python", "-m", "accelerate.commands.launch", "--cpu",
+        ...                   "--num_processes", "2", "train.py"])
+        2
+        >>> _asked_processes(["accelerate", "launch", "--num-processes=4", "x.py"])
+        4
+        >>> _asked_processes(["python", "train.py", "--num_processes", "2"]) is None
+        True
+    """
+    if not any("accelerate" in part for part in argv[:3]):
+        return None
+    for i, part in enumerate(argv):
+        for flag in ("--num_processes", "--num-processes"):
+            value = (argv[i + 1] if part == flag and i + 1 < len(argv)
+                     else part[len(flag) + 1:] if part.startswith(flag + "=") else None)
+            if value is not None:
+                return int(value) if value.isdigit() else None
+    return None

@@ -11,7 +11,7 @@ from ignite.engine import Engine
 
 from ..config import ConfigError
 from ..config.run_folder import clear_run_folder, identity_diff, write_identity
-from .accelerator import create_accelerator, seed_everything
+from .accelerator import check_launch, create_accelerator, seed_everything
 from .checkpointing import find_resume_checkpoint, load_checkpoint, read_checkpoint
 from .common import CommonHandlers, attach_common_handlers
 from .divergence import RunDiverged
@@ -80,6 +80,7 @@ class Run:
         self.identity = identity
         self.accelerator = create_accelerator(mixed_precision, cpu=cpu,
                                               timeout_s=collective_timeout_s)
+        check_launch(self.accelerator.num_processes)
         seed_everything(self.seed)
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.checkpoint = checkpoint and self.output_dir is not None

@@ -53,3 +53,16 @@ def test_two_machines_on_loopback_equal_two_local_processes(tmp_path):
     assert drop_time(nodes["history"]) == drop_time(local["history"])
     assert [r["test_num_samples"] for r in nodes["history"]] == [360, 360]
     assert not (tmp_path / "machine1").exists()  # machine 1 holds no global main process
+
+
+def test_a_cpu_launch_of_several_processes_is_stopped_naming_the_flag(tmp_path):
+    """accelerate's --cpu launcher starts one process whatever --num_processes says: the run
+    stops at once and says to launch with --multi_gpu."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", RECIPE,
+           *ARGS, "--output-dir", str(tmp_path / "run")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert proc.returncode != 0
+    assert ("accelerate launch --cpu --num_processes 2 started 1 process" in proc.stderr
+            and "--multi_gpu --num_processes 2" in proc.stderr)
+    assert not (tmp_path / "run").exists()

@@ -4,8 +4,10 @@ resume only of the same run, a diverged run that says so, bad settings refused u
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,37 @@ def test_a_diverged_run_exits_non_zero_and_says_so(tmp_path):
     assert results["divergence"]["epoch"] == 1 and results["divergence"]["iteration"] >= 1
     assert results["test_acc_last"] is None
     assert not list((out / "checkpoints").glob("*.pt"))  # nothing diverged was saved
+
+
+def test_a_killed_two_network_run_resumes_exactly(tmp_path):
+    """GAL (A, B, C, pseudo-labels) killed with SIGKILL once it has saved a checkpoint and
+    resumed: the same weights and history as an uninterrupted run."""
+    args = [*DIGITS, "--epochs", "4", "--warmup-epochs", "2"]
+    gal = [sys.executable, str(RECIPES / "gal_cifar.py"), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    full = subprocess.run([*gal, "--output-dir", str(tmp_path / "full")], capture_output=True,
+                          text=True, env=env, timeout=600)
+    assert full.returncode == 0, full.stderr[-2000:]
+    crash = tmp_path / "crash"
+    proc = subprocess.Popen([*gal, "--output-dir", str(crash)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 300
+    while latest_checkpoint(crash) is None and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = latest_checkpoint(crash)
+    assert killed_at is not None and not (crash / "results.json").exists(), killed_at
+    resumed = subprocess.run([*gal, "--output-dir", str(crash), "--resume"], capture_output=True,
+                             text=True, env=env, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    drop_time = lambda rows: [{k: v for k, v in r.items() if "time" not in k} for r in rows]
+    a, b = (json.loads((d / "results.json").read_text()) for d in (tmp_path / "full", crash))
+    assert drop_time(a["history"]) == drop_time(b["history"])
+    assert a["agreement_ratio_curve"] == b["agreement_ratio_curve"]
+    saved = [torch.load(latest_checkpoint(d), weights_only=True)
+             for d in (tmp_path / "full", crash)]
+    for net in ("model_a", "model_b", "model_c", "optimizer_c"):
+        assert saved[0][net].keys() == saved[1][net].keys()
+    for net in ("model_a", "model_b", "model_c"):
+        assert all(torch.equal(saved[0][net][k], saved[1][net][k]) for k in saved[0][net])
