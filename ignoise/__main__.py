@@ -1,9 +1,10 @@
-"""The ``ignoise`` command: ``train``, ``demo`` and ``convert``.
+"""The ``ignoise`` command: ``train``, ``demo``, ``convert`` and ``label-issues``.
 
     python -m ignoise train --list
     python -m ignoise train --method gal --dataset digits --noise sym --noise-rate 0.5
     python -m ignoise demo
     python -m ignoise convert --dataset cifar10 --split train --output cifar10_train.beton
+    python -m ignoise label-issues runs/dividemix/digits-sym-0.4-seed0
 
 ``--help`` of every command answers without importing torch.
 """
@@ -26,15 +27,19 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="ignoise", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    from .commands import convert, demo
+    from .commands import convert, demo, label_issues
 
     commands.add_parser("train", help="train a registered method (train --help)",
                         add_help=False)
     demo.add_arguments(commands.add_parser("demo", help="every method on the embedded digits"))
     convert.add_arguments(commands.add_parser("convert", help="write a dataset to .beton"))
+    label_issues.add_arguments(commands.add_parser(
+        "label-issues", help="rank a finished run's suspected mislabeled training samples"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo.run(args)
+    elif args.command == "label-issues":
+        label_issues.run(args)
     else:
         convert.run(args)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import ignite.distributed as idist
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
 
-from ..data import move_batch
 from ..steps.distillation import joint_probabilities
+from .training_set_predictions import predict_training_set
 
 __all__ = ["PseudoLabels"]
 
@@ -85,21 +84,9 @@ class PseudoLabels:
     @torch.no_grad()
     def refresh(self) -> None:
         """Predict the training set with the teachers and rebuild the table on every rank."""
-        modes = [teacher.training for teacher in self.teachers]
-        for teacher in self.teachers:
-            teacher.eval()
-        table = torch.zeros_like(self.joint)
-        seen = torch.zeros(len(table), device=table.device)
-        for batch in self.loader:
-            batch = move_batch(batch, self.accelerator.device)
-            with self.accelerator.autocast():
-                table[batch["index"]] = joint_probabilities(self.teachers, batch["x"])
-            seen[batch["index"]] = 1.0
-        for teacher, mode in zip(self.teachers, modes):
-            teacher.train(mode)
-        # Each sample was predicted by exactly one rank: summing the shares assembles the table.
-        table, seen = idist.all_reduce(table), idist.all_reduce(seen)
-        self.joint = table / seen.clamp_min(1.0).unsqueeze(1)
+        self.joint = predict_training_set(
+            lambda x: joint_probabilities(self.teachers, x), self.loader, *self.joint.shape,
+            self.accelerator, models=self.teachers)
         self.stats = self._summarize()
 
     def lookup(self, batch: dict) -> torch.Tensor:

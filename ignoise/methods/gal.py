@@ -90,6 +90,8 @@ def build(run, data, cfg: GALConfig, model=None):
     """Data, networks, steps and handlers of a GAL run, top to bottom."""
     import copy
 
+    import torch
+
     from ..data import ClassDistributionAgreementSampler, build_loaders, loader_sampler
     from ..engine import create_evaluator, create_trainer
     from ..handlers import AgreementRatio, PhaseSwitch, PseudoLabels
@@ -208,7 +210,16 @@ def build(run, data, cfg: GALConfig, model=None):
                 "agreement_ratio_curve": {"iteration": ratio.iterations, **ratio.curve},
                 "pseudo_labels": pseudo.summary() if pseudo else None}
 
+    probs = {"a": lambda x: plain["a"](x).softmax(1), "c": lambda x: plain["c"](x).softmax(1),
+             "joint": predict["joint"]}
+    signals = {}
+    if pseudo is not None:
+        given = torch.as_tensor(data.train.targets, device=acc.device).unsqueeze(1)
+        signals = {"joint_prob_given": lambda: pseudo.joint.gather(1, given).squeeze(1),
+                   "joint_label": lambda: pseudo.joint.argmax(dim=1)}
     return MethodParts(trainer, train_loader, evaluators, to_save, scalar_keys=scalars,
                        history_sources=[pseudo.summary] if pseudo is not None else [],
                        extra_results=extra_results,
-                       method_name="gal" if cfg.variant == "gal" else f"gal_{cfg.variant}")
+                       method_name="gal" if cfg.variant == "gal" else f"gal_{cfg.variant}",
+                       predict_probs=probs[variant.report], train_eval=train_eval_loader,
+                       predict_models=list(plain.values()), evidence_signals=signals)

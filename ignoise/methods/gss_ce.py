@@ -59,7 +59,8 @@ def build(run, data, cfg: GSSCEConfig, model=None):
         attach = lambda trainer: pool.attach(
             trainer, output_transform=lambda o: (o["logits"].float().softmax(1), o["index"]))
         return TargetSource(pool.draw_targets, drawn_label_distribution(pool), pool, attach,
-                            lambda: {"switched_fraction": pool.switched_fraction()}, "pool")
+                            lambda: {"switched_fraction": pool.switched_fraction()}, "pool",
+                            signals={"switched_label": lambda: pool.drawn})
 
     return build_one_network(run, data, cfg, model=model, bias_targets=None,
                              targets_from=pool_targets)

@@ -4,7 +4,7 @@ targets a handler may supply, and the optional gradient-bias probe."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..data import build_loaders, loader_sampler, make_eval_loader
 from ..engine import create_trainer
@@ -29,6 +29,8 @@ class TargetSource:
         attach: ``trainer -> None`` registers the handler.
         history_row: ``() -> dict`` joined to each epoch's history row.
         name: its checkpoint key.
+        signals: its per-sample evidence, name -> ``() -> (N,)`` (see
+            :class:`~ignoise.handlers.SampleEvidence`).
     """
 
     targets: Callable
@@ -37,6 +39,7 @@ class TargetSource:
     attach: Callable
     history_row: Callable[[], dict]
     name: str
+    signals: dict = field(default_factory=dict)
 
 
 def train_eval_loader(run, cfg, data):
@@ -99,4 +102,6 @@ def build_one_network(run, data, cfg, *, model=None, bias_targets,
     return MethodParts(
         trainer, train_loader, test_evaluators(run, cfg, data, plain, test_loader, models=[plain],
                                                topk=cfg.topk),
-        to_save, history_sources=sources, extra_results=extra)
+        to_save, history_sources=sources, extra_results=extra,
+        predict_probs=lambda x: plain(x).softmax(1), train_eval=train_eval,
+        predict_models=[plain], evidence_signals=source.signals if source is not None else {})

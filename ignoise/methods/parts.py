@@ -27,6 +27,12 @@ class MethodParts:
         primary: the history key whose best and last the run reports.
         method_name: the name ``results.json`` records, when it is not the registered one
             (GAL's ablations are ``gal_<variant>``).
+        predict_probs: ``x -> (B, K)`` class probabilities of the run's reported predictor;
+            with ``train_eval`` it feeds the per-sample evidence
+            (:class:`~ignoise.handlers.SampleEvidence`, saved as ``evidence.npz``).
+        train_eval: the training set in a fixed order without augmentation, rank-split.
+        predict_models: the modules ``predict_probs`` uses (evaluation mode for the pass).
+        evidence_signals: the method's own per-sample signals, name -> ``() -> (N,)``.
     """
 
     trainer: object
@@ -39,3 +45,7 @@ class MethodParts:
     epoch_length: int | None = None
     primary: str = "test_accuracy"
     method_name: str | None = None
+    predict_probs: Callable | None = None
+    train_eval: Iterable | None = None
+    predict_models: list = field(default_factory=list)
+    evidence_signals: dict = field(default_factory=dict)

@@ -47,6 +47,6 @@ def build(run, data, cfg: ScreeningConfig, model=None):
         return TargetSource(division.screen, screened_distribution(division.kept), division,
                             division.attach,
                             lambda: division.summary(data.train.clean_targets, given),
-                            "division")
+                            "division", signals={"clean_prob": lambda: division.clean_prob[0]})
 
     return build_one_network(run, data, cfg, model=model, bias_targets=None, targets_from=screen)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..config import auto_output_dir, check_run_folder, to_dict
 from ..data import NoisyData, build_noisy_data
 from ..engine import Run
+from ..handlers import SampleEvidence
 from .registry import METHODS, get_method
 
 __all__ = ["train"]
@@ -56,10 +57,22 @@ def train(method: str, cfg, *, data: NoisyData | None = None, model=None,
         run.config["model"] = "custom"
     parts = spec.build(run, data, cfg, model=model)
     run.method = parts.method_name or method
+    evidence = None
+    if parts.predict_probs is not None and parts.train_eval is not None:
+        # per-sample evidence of label quality, checkpointed with the run (label-issues)
+        evidence = SampleEvidence(parts.predict_probs, parts.train_eval, data.train.targets,
+                                  data.num_classes, run.accelerator,
+                                  models=parts.predict_models,
+                                  clean=data.train.clean_targets, signals=parts.evidence_signals)
+        evidence.attach(parts.trainer)
+        parts.to_save["evidence"] = evidence
     handlers = run.attach(parts.trainer, evaluators=parts.evaluators, to_save=parts.to_save,
                           primary=parts.primary, scalar_keys=parts.scalar_keys)
     for source in parts.history_sources:
         handlers.history.add_source(source)
     extra = (lambda: parts.extra_results(handlers.history)) if parts.extra_results else None
-    return run.execute(parts.trainer, parts.train_loader, max_epochs=cfg.epochs,
-                       extra_results=extra, epoch_length=parts.epoch_length)
+    results = run.execute(parts.trainer, parts.train_loader, max_epochs=cfg.epochs,
+                          extra_results=extra, epoch_length=parts.epoch_length)
+    if evidence is not None and run.output_dir is not None and run.accelerator.is_main_process:
+        evidence.save(run.output_dir / "evidence.npz", method=run.method)
+    return results

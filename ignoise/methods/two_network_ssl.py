@@ -78,6 +78,10 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
     extra = lambda history: {"noise_report": data.noise.summary(), "lambda_u": lambda_u,
                              "confidence_penalty": penalty,
                              **({"gradient_bias": bias.rows} if bias is not None else {})}
+    signals = {"clean_prob": lambda: division.clean_prob.mean(dim=0)}
+    if pool is not None:
+        signals["switched_label"] = lambda: pool.drawn
     return MethodParts(trainer, train_loader, evaluators, to_save,
                        scalar_keys=DIVIDEMIX_SCALARS, history_sources=sources,
-                       extra_results=extra)
+                       extra_results=extra, predict_probs=predict, train_eval=train_eval,
+                       predict_models=plain, evidence_signals=signals)

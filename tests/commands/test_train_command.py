@@ -129,7 +129,7 @@ def test_help_lists_the_methods_own_flags_without_torch(target, args):
 def test_top_level_help_without_torch():
     code, torch_imported, out, _ = run_wrapped("ignoise", "--help")
     assert code == 0 and not torch_imported
-    assert "{train,demo,convert}" in out and "train a registered method" in out
+    assert "{train,demo,convert,label-issues}" in out and "train a registered method" in out
     code, torch_imported, out, _ = run_wrapped("ignoise", "convert", "--help")
     assert code == 0 and not torch_imported and "--dataset" in out
 

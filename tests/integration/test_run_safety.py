@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -165,3 +166,8 @@ def test_a_killed_two_network_run_resumes_exactly(tmp_path):
         assert saved[0][net].keys() == saved[1][net].keys()
     for net in ("model_a", "model_b", "model_c"):
         assert all(torch.equal(saved[0][net][k], saved[1][net][k]) for k in saved[0][net])
+    # the per-sample evidence (label-issues) continues exactly too
+    evidence = [np.load(d / "evidence.npz") for d in (tmp_path / "full", crash)]
+    assert evidence[0].files == evidence[1].files and int(evidence[1]["epochs"]) == 4
+    for key in evidence[0].files:
+        assert np.array_equal(evidence[0][key], evidence[1][key]), key

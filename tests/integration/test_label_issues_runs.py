@@ -1,0 +1,79 @@
+"""Which digits are mislabeled? Real runs of DivideMix, GAL and CE at 40% symmetric noise
+(seed 0), then ``python -m ignoise label-issues`` on each."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ignoise.label_quality import detection_metrics, label_issues
+
+pytestmark = pytest.mark.integration
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    """The digits configs of the recipes, unchanged (20-30 epochs)."""
+    root = tmp_path_factory.mktemp("label_issues")
+    folders = {}
+    for name, recipe in (("dividemix", "dividemix"), ("gal", "gal_cifar"), ("ce", "ce")):
+        out = root / name
+        proc = subprocess.run([sys.executable, str(RECIPES / f"{recipe}.py"), "--dataset",
+                               "digits", "--noise", "sym", "--noise-rate", "0.4", "--seed", "0",
+                               "--no-progress", "--output-dir", str(out)],
+                              capture_output=True, text=True, env=ENV, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        folders[name] = out
+    return folders
+
+
+def label_issues_command(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "ignoise", "label-issues", *args],
+                          capture_output=True, text=True, env=ENV, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def printed_auroc(out: str) -> float:
+    return float(re.search(r"AUROC\s+([0-9.]+)", out).group(1))
+
+
+@pytest.mark.parametrize("method, signal", [("dividemix", "clean_prob"), ("gal", "joint")])
+def test_the_methods_own_evidence_finds_the_mislabeled_digits(runs, method, signal):
+    out = label_issues_command(str(runs[method]), "--top", "3")
+    assert f"score: {signal} = " in out and "corrupted samples: 575 of 1437 (40.0%)" in out
+    assert printed_auroc(out) >= 0.95
+    assert (runs[method] / "label_issues.csv").is_file()
+    assert (runs[method] / "label_issues.png").stat().st_size > 10_000  # the digits' grid
+    table = label_issues(runs[method])
+    metrics = detection_metrics(table["score"], table["corrupted"])
+    assert metrics["auroc"] == pytest.approx(printed_auroc(out), abs=1e-4)
+    assert metrics["precision_at_k"] > 0.9
+
+
+def test_ce_is_reported_from_its_loss_and_margin(runs):
+    out = label_issues_command(str(runs["ce"]), "--no-grid", "--top", "0")
+    assert "score: margin = -margin_mean (the area under the margin" in out
+    assert printed_auroc(out) > 0.9
+    by_loss = detection_metrics(*(lambda t: (t["score"], t["corrupted"]))(
+        label_issues(runs["ce"], "loss")))
+    assert by_loss["auroc"] > 0.9
+
+
+def test_compare_cleanlab_prints_both_rankings_from_one_run(runs):
+    pytest.importorskip("cleanlab")
+    out = label_issues_command(str(runs["dividemix"]), "--no-grid", "--top", "0",
+                               "--output", str(runs["dividemix"] / "compared.csv"),
+                               "--compare", "cleanlab")
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert any(k.startswith("ignoise (1 - clean_prob)") for k in rows)
+    cleanlab_rank = next(line for k, line in rows.items() if k.startswith("cleanlab rank"))
+    auroc = float(re.findall(r"\s(\d\.\d+)", cleanlab_rank)[0])  # the first column: AUROC
+    assert 0.5 < auroc <= 1.0
+    assert "in-sample" in out and "out-of-sample" in out
