@@ -1,8 +1,10 @@
-"""Shared test helpers: running recipes as a user would."""
+"""Shared test helpers: running recipes as a user would, and the ffcv extra's tests, which run
+unless ``IGNOISE_WITH_FFCV=0`` leaves them out (then the summary says so)."""
 
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +15,66 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
 
+#: ``IGNOISE_WITH_FFCV=0`` (the variable nox reads to leave out the ffcv extra) is the only way to
+#: leave out the ``ffcv``-marked tests; otherwise they run, and fail if ffcv does not import.
+WITHOUT_FFCV = os.environ.get("IGNOISE_WITH_FFCV", "1") == "0"
+_left_out: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    if not WITHOUT_FFCV:
+        return
+    kept = [item for item in items if item.get_closest_marker("ffcv") is None]
+    left = [item for item in items if item.get_closest_marker("ffcv") is not None]
+    if left:
+        _left_out.extend(item.nodeid for item in left)
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _left_out:
+        terminalreporter.write_sep("=", "ffcv tests left out", yellow=True)
+        terminalreporter.write_line(
+            f"IGNOISE_WITH_FFCV=0: {len(_left_out)} tests marked ffcv were not run "
+            "(the FFCV loaders are untested in this run)")
+
+
+def require_ffcv_extra():
+    """Import ffcv with its compiled decoder (OpenCV's ``cv2``, libturbojpeg through
+    ``ffcv._libffcv``) and return it; any import failure fails the calling test with the error,
+    never skips it. Tests that call this are marked ``ffcv``."""
+    try:
+        import cv2  # noqa: F401  # ffcv's JPEG decoding needs it
+        import ffcv
+        import ffcv.fields  # noqa: F401
+        import ffcv.libffcv  # noqa: F401  # the compiled extension, linked to libturbojpeg
+    except ImportError as err:
+        pytest.fail(
+            f"the ffcv extra does not import: {type(err).__name__}: {err}\n"
+            "install it (pip install -e '.[ffcv]', with the system packages pkg-config "
+            "libopencv-dev libturbojpeg0-dev) or set IGNOISE_WITH_FFCV=0 to leave the ffcv "
+            "tests out", pytrace=False)
+    return ffcv
+
+
+def accelerate_launch(processes: int = 2) -> list[str]:
+    """``accelerate launch`` of ``processes`` CPU processes on this machine, on a free port (the
+    default 29500 would collide with any other launch running at the same time)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+            str(processes), "--num_machines", "1", "--main_process_port", str(port),
+            "--mixed_precision", "no", "--dynamo_backend", "no"]
+
 
 def run_recipe(name: str, *args: str, processes: int = 1, timeout: int = 600) -> dict:
     """Run ``recipes/<name>.py`` in a new process (through ``accelerate launch`` when
     ``processes > 1``) and return its ``results.json``."""
     script = str(RECIPES / f"{name}.py")
     if processes > 1:
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-               "--num_processes", str(processes), "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", script]
+        cmd = [*accelerate_launch(processes), script]
     else:
         cmd = [sys.executable, script]
     cmd += ["--no-progress", *args]
@@ -38,6 +91,19 @@ def run_recipe(name: str, *args: str, processes: int = 1, timeout: int = 600) ->
 @pytest.fixture()
 def recipe():
     return run_recipe
+
+
+#: The 2-process CE run the distributed tests share (test_ce_distributed, test_multi_node).
+TWO_PROCESS_CE = ["--dataset", "digits", "--noise", "sym", "--noise-rate", "0.4", "--epochs", "2",
+                  "--no-progress"]
+
+
+@pytest.fixture(scope="session")
+def two_process_ce_run(tmp_path_factory) -> tuple[Path, dict]:
+    """CE on the clean digits (2 epochs) in 2 processes through ``accelerate launch``, run once
+    per session: its folder and results."""
+    out = tmp_path_factory.mktemp("two_process_ce") / "run"
+    return out, run_recipe("ce", *TWO_PROCESS_CE, "--output-dir", str(out), processes=2)
 
 
 def load_recipe(name: str):

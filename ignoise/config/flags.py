@@ -56,8 +56,7 @@ def _help(spec: ParamSpec) -> str:
     text = spec.help
     if spec.range_text():
         text += f"; in {spec.range_text()}"
-    default = spec.default
-    return text + f" (default: {default!r})".replace("%", "%%")
+    return (text + f" (default: {spec.default!r})").replace("%", "%%")  # argparse formats it
 
 
 def _kind(tp: Any) -> dict:

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .declare import ConfigError
+from .declare import ConfigError, spec_of
 
 __all__ = ["IDENTITY_FILE", "UNCOMPARED", "auto_output_dir", "run_identity", "identity_diff",
            "check_run_folder", "write_identity", "clear_run_folder", "done_epochs"]
@@ -26,23 +26,28 @@ IDENTITY_FILE = "run.json"
 #: Settings that do not change what is trained, so a resume may change them.
 UNCOMPARED = frozenset({"output_dir", "resume", "overwrite", "progress", "log_every",
                         "cache_dir", "data_root", "download", "eval_batch_size", "epochs",
-                        "collective_timeout_s"})
+                        "collective_timeout_s", "channels_last", "compile"})
 #: What a run writes into its folder; ``overwrite`` removes exactly these.
 RUN_ENTRIES = (IDENTITY_FILE, "results.json", "checkpoints", "tb")
 _CHECKPOINT = re.compile(r"^checkpoint_(\d+)\.pt$")
 
 
 def auto_output_dir(method: str, cfg) -> str:
-    """``runs/<method>[-<variant>]/<dataset>-<noise>-<rate>-seed<seed>``: one folder per run.
+    """``runs/<method>[-<variant>]/<dataset>-<noise>-<rate>-seed<seed>[-val<fraction>]``: one
+    folder per run (a run with a validation hold-out is another run).
 
     Examples:
         >>> from ignoise.config import TrainingConfig
         >>> auto_output_dir("ce", TrainingConfig(noise="sym", noise_rate=0.4, seed=1))
         'runs/ce/digits-sym-0.4-seed1'
+        >>> auto_output_dir("ce", TrainingConfig(val_fraction=0.1))
+        'runs/ce/digits-none-0-seed0-val0.1'
     """
     variant = getattr(cfg, "variant", None)
     name = f"{method}-{variant}" if variant and variant != method else method
-    return f"runs/{name}/{cfg.dataset}-{cfg.noise}-{cfg.noise_rate:g}-seed{cfg.seed}"
+    val = getattr(cfg, "val_fraction", 0.0)
+    return (f"runs/{name}/{cfg.dataset}-{cfg.noise}-{cfg.noise_rate:g}-seed{cfg.seed}"
+            + (f"-val{val:g}" if val else ""))
 
 
 def run_identity(method: str, cfg) -> dict:
@@ -57,19 +62,34 @@ def run_identity(method: str, cfg) -> dict:
 def identity_diff(saved: dict, current: dict) -> list[str]:
     """``"key: saved -> given"`` for every setting that changes training and differs.
 
+    A setting the saved run does not have (it was added to the library later) counts as equal
+    when the current value is its default: a run from before keeps resuming.
+
     Examples:
         >>> identity_diff({"method": "ce", "config": {"lr": 0.1, "epochs": 3}},
-        ...               {"method": "ce", "config": {"lr": 0.2, "epochs": 9}})
+        ...               {"method": "ce", "config": {"lr": 0.2, "epochs": 9,
+        ...                                           "val_fraction": 0.0}})
         ['lr: 0.1 -> 0.2']
     """
     lines = []
     if saved.get("method") != current.get("method"):
         lines.append(f"method: {saved.get('method')} -> {current.get('method')}")
     old, new = _plain(saved.get("config", {})), _plain(current.get("config", {}))
+    defaults = _defaults(current.get("method"))
     for key in sorted(set(old) | set(new)):
+        if key not in old and key in defaults and new.get(key) == defaults[key]:
+            continue
         if key not in UNCOMPARED and old.get(key) != new.get(key):
             lines.append(f"{key}: {json.dumps(old.get(key))} -> {json.dumps(new.get(key))}")
     return lines
+
+
+def _defaults(method: str | None) -> dict:
+    """The declared defaults of ``method``'s config, as JSON-like values (``{}`` if unknown)."""
+    from ..methods import METHODS  # the registry is torch-free
+
+    spec = METHODS.get(method)
+    return _plain({k: p.default for k, p in spec_of(spec.config).items()}) if spec else {}
 
 
 def done_epochs(folder: Path) -> int:

@@ -38,6 +38,10 @@ class TrainingConfig:
     noise_rate: float = param(0.0, "fraction of corrupted training labels", low=0.0, high=1.0,
                               high_open=True)
     noise_options: dict = param({}, "extra options of the noise generator (ignoise.noise)")
+    val_fraction: float = param(0.0, "fraction of the noisy training set held out, stratified "
+                                "by its given labels, as a validation set that selects the "
+                                "epoch reported as test_acc_at_best_val (0: none)", low=0.0,
+                                high=1.0, high_open=True)
     seed: int = param(0, "seeds the noise, the initialization and every sampler", low=0)
     epochs: int = param(200, "training epochs", low=1)
     batch_size: int = param(128, "batch of one network per iteration, over all processes",
@@ -65,6 +69,10 @@ class TrainingConfig:
     cache_dir: str | None = param(None, "folder of the ffcv loader's .beton files")
     mixed_precision: Literal["no", "fp16", "bf16"] = param(
         "no", "autocast precision (accelerate launch may set it)")
+    channels_last: bool = param(False, "store the networks' convolution weights, hence their "
+                                "activations, channels-last (NHWC)")
+    compile: bool = param(False, "torch.compile each network's forward (a network that fails "
+                          "to compile warns and runs eagerly)")
     cpu: bool = param(False, "run on the CPU even if a GPU is there")
     download: bool = param(False, "download CIFAR if missing")
     progress: bool = param(True, "show a progress bar")

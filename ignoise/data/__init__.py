@@ -32,12 +32,14 @@ from .datasets import (
     load_imagenet_val,
     load_mini_webvision,
     read_human_labels,
+    stratified_hold_out,
 )
 from .loaders import (
     DEVICE_AUGMENTATION,
     LOADER_KINDS,
     FFCVLoader,
     GPUResidentLoader,
+    build_eval_loader,
     build_loaders,
     cached_beton,
     collate_pair,
@@ -74,7 +76,7 @@ __all__ = [
     "load_digits_dataset", "CIFAR_NAMES", "load_cifar", "CIFAR_N_FILES", "CIFAR_N_LABEL_SETS",
     "load_cifar_n", "read_human_labels", "ANIMAL10N_CLASSES", "load_animal10n",
     "CLOTHING1M_CLASSES", "load_clothing1m", "load_imagenet_val", "load_mini_webvision",
-    "TwoViewDataset",
+    "TwoViewDataset", "stratified_hold_out",
     # samplers
     "ShardedRandomSampler", "ShardedEvalSampler", "epoch_generator",
     "ClassDistributionAgreementSampler", "SAMPLING_MODES",
@@ -82,6 +84,7 @@ __all__ = [
     "ClassBalancedSubsetSampler",
     # loaders
     "LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders",
+    "build_eval_loader",
     "make_train_loader", "make_eval_loader", "make_paired_loader", "collate_pair",
     "loader_sampler", "GPUResidentLoader",
     "FFCVLoader", "ffcv_train_loader", "ffcv_eval_loader", "cached_beton", "write_beton",

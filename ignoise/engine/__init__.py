@@ -15,6 +15,7 @@ from .evaluator import create_evaluator
 from .rng_state import RNGState
 from .run import RESULT_KEYS, Run, plain_json
 from .run_clock import RunClock
+from .speed import compile_network, compile_networks, to_channels_last
 from .trainer import create_trainer
 
 __all__ = [
@@ -22,6 +23,6 @@ __all__ = [
     "latest_checkpoint", "load_checkpoint", "find_resume_checkpoint", "read_checkpoint",
     "CheckpointWriteError", "CommonHandlers", "attach_common_handlers",
     "create_evaluator", "DivergenceGuard", "RunDiverged", "RNGState", "RESULT_KEYS", "Run",
-    "plain_json", "RunClock",
+    "plain_json", "RunClock", "to_channels_last", "compile_network", "compile_networks",
     "create_trainer",
 ]

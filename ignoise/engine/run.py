@@ -16,13 +16,15 @@ from .checkpointing import find_resume_checkpoint, load_checkpoint, read_checkpo
 from .common import CommonHandlers, attach_common_handlers
 from .divergence import RunDiverged
 from .rng_state import RNGState
+from .speed import compile_networks
 
 __all__ = ["Run", "RESULT_KEYS", "plain_json"]
 
 #: The keys every ``results.json`` has (docs/concepts.rst, "Run outputs"); methods add their own.
 RESULT_KEYS = (
     "method", "dataset", "noise", "noise_rate", "seed", "epochs", "test_acc_best",
-    "test_acc_last", "history", "wall_time_s",
+    "test_acc_last", "val_acc_best", "test_acc_at_best_val", "best_val_epoch", "history",
+    "wall_time_s",
 )
 
 
@@ -49,6 +51,8 @@ class Run:
             whose identity differs in a setting that changes training is refused.
         overwrite: clear what a previous run wrote into ``output_dir`` first.
         collective_timeout_s: how long a process waits for the others in a collective.
+        compile: ``torch.compile`` every network of ``to_save`` when :meth:`attach` is
+            called (:func:`ignoise.engine.speed.compile_networks`).
 
     Examples:
         >>> run = Run(seed=0, cpu=True)   # nothing written, no checkpoints
@@ -73,11 +77,13 @@ class Run:
         identity: dict | None = None,
         overwrite: bool = False,
         collective_timeout_s: int | None = None,
+        compile: bool = False,
     ) -> None:
         self.method = method
         self.config = dict(config or {})
         self.seed = int(seed)
         self.identity = identity
+        self.compile = compile
         self.accelerator = create_accelerator(mixed_precision, cpu=cpu,
                                               timeout_s=collective_timeout_s)
         check_launch(self.accelerator.num_processes)
@@ -109,7 +115,8 @@ class Run:
                    mixed_precision=cfg.mixed_precision, cpu=cfg.cpu, resume=cfg.resume,
                    progress=cfg.progress, log_every=cfg.log_every,
                    identity=run_identity(method, cfg), overwrite=cfg.overwrite,
-                   collective_timeout_s=cfg.collective_timeout_s)
+                   collective_timeout_s=cfg.collective_timeout_s,
+                   compile=getattr(cfg, "compile", False))
 
     @property
     def device(self):
@@ -149,7 +156,10 @@ class Run:
         scalar_keys: Iterable[str] = ("loss",),
     ) -> CommonHandlers:
         """Attach the common handlers (:func:`attach_common_handlers`); ``to_save`` gets the
-        RNG state and the run's identity added."""
+        RNG state and the run's identity added. With ``compile``, the networks in ``to_save``
+        are compiled here, after the method has built (and copied) all of them."""
+        if self.compile:
+            compile_networks(to_save.values())
         self._to_save = {**to_save, "rng": RNGState()}
         if self.identity is not None:
             self._to_save["run_identity"] = _Identity(self.identity)
@@ -224,7 +234,11 @@ class Run:
                               f"differ (saved -> given): {'; '.join(diff)}")
 
     def results(self, epochs: int, extra: dict) -> dict:
+        """The contents of ``results.json``. ``test_acc_at_best_val`` is the primary test
+        accuracy at ``best_val_epoch``, the first epoch of highest ``val_accuracy`` (a noisy
+        validation set, ``--val-fraction``); the three ``val`` keys are ``None`` without one."""
         history = self.handlers.history
+        selected = history.best_row("val_accuracy") or {}
         return {
             "method": self.method,
             "dataset": self.config.get("dataset"),
@@ -234,6 +248,9 @@ class Run:
             "epochs": epochs,
             "test_acc_best": history.best,
             "test_acc_last": history.last,
+            "val_acc_best": selected.get("val_accuracy"),
+            "test_acc_at_best_val": selected.get(history.primary),
+            "best_val_epoch": selected.get("epoch"),
             "history": history.rows,
             "wall_time_s": round(self.handlers.clock.elapsed, 3),
             "num_processes": self.accelerator.num_processes,

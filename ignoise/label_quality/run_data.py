@@ -42,7 +42,8 @@ def run_training_set(run_dir: str | Path, given_label: np.ndarray, *,
     ``given_label``.
 
     The set is rebuilt as the run built it: :func:`ignoise.data.build_noisy_data` with the
-    dataset, data root, noise, rate, seed and noise options of ``run.json``.
+    dataset, data root, noise, rate, seed and noise options of ``run.json``, less the samples
+    its ``val_fraction`` held out (:meth:`ignoise.data.NoisyData.hold_out`).
 
     Args:
         run_dir: the run's folder (holding ``run.json``).
@@ -74,6 +75,8 @@ def run_training_set(run_dir: str | Path, given_label: np.ndarray, *,
                             noise_rate=cfg.get("noise_rate", 0.0), seed=cfg.get("seed", 0),
                             label_set=cfg.get("label_set"),
                             noise_options=cfg.get("noise_options") or None)
+    if cfg.get("val_fraction"):  # the evidence indexes the samples trained on
+        data = data.hold_out(cfg["val_fraction"], cfg.get("seed", 0))
     targets = np.asarray(data.train.targets)
     where = Path(run_dir) / RUN_IDENTITY
     if len(targets) != len(given_label):

@@ -54,9 +54,6 @@ class DivideMixConfig(CEConfig):
         if self.warmup_epochs >= self.epochs:
             raise ConfigError(f"warmup_epochs = {self.warmup_epochs} must be below epochs = "
                               f"{self.epochs}")
-        if self.loader != "torch":
-            raise ConfigError(f"loader = {self.loader!r}: DivideMix's two augmented views "
-                              "come from the torch loader only; expected 'torch'")
         self.effective_lambda_u()
 
     def effective_lambda_u(self) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..data import build_loaders, loader_sampler, make_eval_loader
+from ..data import build_eval_loader, build_loaders, loader_sampler
 from ..engine import create_trainer
 from ..handlers import GradientBias
 from ..losses import screened_cross_entropy
@@ -43,11 +43,13 @@ class TargetSource:
 
 
 def train_eval_loader(run, cfg, data):
-    """The training set in a fixed order without augmentation, sharded by rank: what
-    per-epoch passes (co-divide, gradient bias) read."""
+    """The training set in a fixed order without augmentation, sharded by rank, through the
+    run's kind of loader: what per-epoch passes (co-divide, gradient bias) read."""
     batch = cfg.eval_batch_size or 2 * run.per_process(cfg.batch_size)
-    return make_eval_loader(data.eval_train, batch, rank=run.shard["rank"],
-                            world_size=run.shard["world_size"], num_workers=cfg.num_workers)
+    return build_eval_loader(cfg.loader, data.eval_train, batch_size=batch, split="train",
+                             num_workers=cfg.num_workers, device=run.device,
+                             dataset_name=data.name, cache_dir=cfg.cache_dir,
+                             rank=run.shard["rank"], world_size=run.shard["world_size"])
 
 
 def build_one_network(run, data, cfg, *, model=None, bias_targets,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import auto_output_dir, check_run_folder, to_dict
+from ..config import ConfigError, auto_output_dir, check_run_folder, to_dict
 from ..data import NoisyData, build_noisy_data
 from ..engine import Run
 from ..handlers import SampleEvidence
@@ -19,6 +19,13 @@ def train(method: str, cfg, *, data: NoisyData | None = None, model=None,
     named dataset with its synthetic noise, unless ``data`` is given), then the method's
     parts; the common handlers (evaluation, history, checkpoint, TensorBoard) are attached,
     and ``results.json`` is written to ``cfg.output_dir``.
+
+    With ``cfg.val_fraction > 0``, that share of the training set is held out as a noisy
+    validation set (:meth:`~ignoise.data.NoisyData.hold_out`, seeded by ``cfg.seed``) after
+    the noise is drawn over the whole set, so the samples trained on have the labels they
+    would have without a hold-out; each epoch then also records ``val_accuracy``, and
+    ``results.json`` the test accuracy at the best validation epoch
+    (``test_acc_at_best_val``).
 
     Args:
         method: a registered method name (:data:`ignoise.methods.METHODS`).
@@ -53,6 +60,11 @@ def train(method: str, cfg, *, data: NoisyData | None = None, model=None,
                                 noise_options=cfg.noise_options)
     else:
         run.config.update(dataset=data.name, noise=data.noise.kind)
+    if cfg.val_fraction > 0:
+        try:
+            data = data.hold_out(cfg.val_fraction, cfg.seed)
+        except ValueError as err:  # before any network is built
+            raise ConfigError(f"val_fraction = {cfg.val_fraction:g}: {err}") from None
     if model is not None:
         run.config["model"] = "custom"
     parts = spec.build(run, data, cfg, model=model)

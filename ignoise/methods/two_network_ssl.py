@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data import CoDivideBatchSampler, TwoViewDataset, make_codivide_loader, make_eval_loader
+from ..data import CoDivideBatchSampler, build_eval_loader, build_loaders, loader_sampler
 from ..engine import create_trainer
 from ..handlers import CoDivide, GradientBias
 from ..steps import DivideMixStep
@@ -19,13 +19,17 @@ DIVIDEMIX_SCALARS = ("loss", "labeled_loss", "unlabeled_loss", "unlabeled_weight
 
 
 def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodParts:
-    """DivideMix over two networks; ``pool(run, data, cfg)`` makes GSS-SSL's direction pool."""
+    """DivideMix over two networks; ``pool(run, data, cfg)`` makes GSS-SSL's direction pool.
+
+    Every loader kind gives the co-divide batches two augmented views (``x``, ``x2``); the
+    per-epoch co-divide pass reads the training images through the same kind of loader."""
     acc, shard = run.accelerator, run.shard
     batch = run.per_process(cfg.batch_size)
     eval_batch = cfg.eval_batch_size or 2 * batch
-    split = {"rank": shard["rank"], "world_size": shard["world_size"],
-             "num_workers": cfg.num_workers}
-    train_eval = make_eval_loader(data.eval_train, eval_batch, **split)
+    where = dict(num_workers=cfg.num_workers, device=run.device, dataset_name=data.name,
+                 cache_dir=cfg.cache_dir, rank=shard["rank"], world_size=shard["world_size"])
+    train_eval = build_eval_loader(cfg.loader, data.eval_train, batch_size=eval_batch,
+                                   split="train", **where)
     n, k = len(data.train), data.num_classes
     given = torch.as_tensor(data.train.targets)
 
@@ -37,9 +41,10 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
     pool = pool(run, data, cfg) if pool is not None else None
 
     sampler = CoDivideBatchSampler(n, batch, epoch_length=cfg.epoch_length, **shard)
-    train_loader = make_codivide_loader(TwoViewDataset(data.train), sampler,
-                                        num_workers=cfg.num_workers)
-    test_loader = make_eval_loader(data.test, eval_batch, **split)
+    train_loader, test_loader = build_loaders(cfg.loader, data.train, data.test, batch_size=batch,
+                                              eval_batch_size=eval_batch, seed=shard["seed"],
+                                              codivide_sampler=sampler, views=2, **where)
+    epochs = loader_sampler(train_loader)  # the co-divide sampler, or the loader that owns it
     division = CoDivide(nets, train_eval, num_samples=n, num_classes=k,
                         warmup_epochs=cfg.warmup_epochs, threshold=cfg.p_threshold,
                         sampler=sampler, loss_history=cfg.loss_history,
@@ -52,9 +57,9 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
                          **({"targets": pool.draw_targets, "switched": cfg.gss_switched}
                             if pool is not None else {}))
 
-    trainer = create_trainer(step, epoch_samplers=[sampler], lr_schedulers=schedulers)
+    trainer = create_trainer(step, epoch_samplers=[epochs], lr_schedulers=schedulers)
     division.attach(trainer)
-    to_save = {"sampler": sampler, "division": division}
+    to_save = {"sampler": epochs, "division": division}
     for i, (net, opt, sched) in enumerate(zip(nets, optimizers, schedulers)):
         to_save.update({f"model_{i}": net, f"optimizer_{i}": opt, f"scheduler_{i}": sched})
     sources = [lambda: division.summary(data.train.clean_targets, given)]

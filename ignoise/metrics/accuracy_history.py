@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ignite.engine import Engine, Events
 
 __all__ = ["AccuracyHistory"]
@@ -54,6 +56,20 @@ class AccuracyHistory:
     def values(self, key: str | None = None) -> list[float]:
         key = key or self.primary
         return [row[key] for row in self.rows if key in row]
+
+    def best_row(self, key: str) -> dict | None:
+        """The first row with the highest finite ``key`` (``None`` when no row has one): the
+        epoch a selection by ``key`` (e.g. ``"val_accuracy"``) picks.
+
+        Examples:
+            >>> history = AccuracyHistory({})
+            >>> for epoch, val in enumerate([0.5, 0.7, 0.7], 1):
+            ...     history.record(epoch, {"val_accuracy": val, "test_accuracy": epoch / 10})
+            >>> history.best_row("val_accuracy")
+            {'epoch': 2, 'val_accuracy': 0.7, 'test_accuracy': 0.2}
+        """
+        rows = [row for row in self.rows if math.isfinite(row.get(key, math.nan))]
+        return max(rows, key=lambda row: row[key]) if rows else None
 
     @property
     def best(self) -> float | None:

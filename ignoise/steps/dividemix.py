@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from ..data import move_batch
 from ..losses import confidence_penalty as negative_entropy
@@ -192,7 +191,9 @@ class DivideMixStep:
                 "unlabeled_loss": loss_u.detach(), "prior_penalty": penalty.detach()}
 
     def _one_hot(self, y: torch.Tensor) -> torch.Tensor:
-        return F.one_hot(y, self.num_classes).float()
+        # A scatter, not F.one_hot: off CUDA, one_hot checks the class range by reading the
+        # labels' min and max back to the host.
+        return torch.zeros(len(y), self.num_classes, device=y.device).scatter_(1, y[:, None], 1.0)
 
     @torch.no_grad()
     def target_distribution(self, engine, batch: dict, logits: torch.Tensor) -> torch.Tensor:

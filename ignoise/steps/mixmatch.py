@@ -90,9 +90,11 @@ def mixup(
         ([0.25, 0.75], [0.75, 0.25])
     """
     if lam is None:
-        # Drawn on the inputs' device: a CPU draw copied to a GPU would block the host.
+        # Drawn on the inputs' device: a CPU draw copied to a GPU would block the host. No
+        # argument validation: checking alpha > 0 on a device tensor reads it back three times
+        # per call (alpha is a checked float).
         a = torch.full((), float(alpha), device=inputs.device)
-        draw = torch.distributions.Beta(a, a).sample()
+        draw = torch.distributions.Beta(a, a, validate_args=False).sample()
         lam = torch.maximum(draw, 1.0 - draw)
     if perm is None:
         perm = torch.randperm(inputs.shape[0], device=inputs.device)

@@ -129,9 +129,13 @@ def test_help_lists_the_methods_own_flags_without_torch(target, args):
 def test_top_level_help_without_torch():
     code, torch_imported, out, _ = run_wrapped("ignoise", "--help")
     assert code == 0 and not torch_imported
-    assert "{train,demo,convert,label-issues}" in out and "train a registered method" in out
+    assert "{train,sweep,table,demo,convert,label-issues}" in out
+    assert "train a registered method" in out
     code, torch_imported, out, _ = run_wrapped("ignoise", "convert", "--help")
     assert code == 0 and not torch_imported and "--dataset" in out
+    for command, flag in (("sweep", "--rerun-changed"), ("table", "--formats")):
+        code, torch_imported, out, _ = run_wrapped("ignoise", command, "--help")
+        assert code == 0 and not torch_imported and flag in out
 
 
 def test_list_prints_every_method_with_its_description():

@@ -33,10 +33,12 @@ def test_the_page_trains_three_methods_on_signals(capsys):
     flipped = (data.train.targets != data.train.clean_targets).mean()
     assert flipped == pytest.approx(data.noise.rate)
     assert set(results) == {"CE", "GAL", "DivideMix"}
-    # measured 0.970 / 0.974 / 0.984; a broken method falls far below (a wrong label for half
-    # of the training set is what a network memorizes without help)
-    for name, result in results.items():
-        assert result["test_acc_last"] > 0.93, (name, result["history"])
+    # measured 0.970 / 0.972 / 0.984 (twice, identical: the page's code run with one thread, as
+    # here); a broken method falls far below (a wrong label for half of the training set is
+    # what a network memorizes without help)
+    for name, measured in (("CE", 0.970), ("GAL", 0.972), ("DivideMix", 0.984)):
+        result = results[name]
+        assert result["test_acc_last"] == pytest.approx(measured, abs=0.03), result["history"]
         assert len(result["history"]) == 16
     assert results["GAL"]["method"] == "gal" and results["GAL"]["reported_network"] == "c"
     assert results["DivideMix"]["history"][-1]["labeled_precision_0"] > 0.9

@@ -3,11 +3,11 @@ default half hour."""
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import accelerate_launch
 
 pytestmark = pytest.mark.distributed
 
@@ -15,9 +15,7 @@ WORKER = Path(__file__).with_name("timeout_worker.py")
 
 
 def test_a_stuck_rank_makes_the_others_fail_after_the_timeout():
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
-           "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           str(WORKER), "5"]
+    cmd = [*accelerate_launch(2), str(WORKER), "5"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})

@@ -2,11 +2,11 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import accelerate_launch
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 
@@ -14,9 +14,7 @@ WORKER = Path(__file__).with_name("gss_pool_worker.py")
 
 
 def test_two_ranks_hold_identical_pools_and_divisions(tmp_path):
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
-           "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           str(WORKER), str(tmp_path)]
+    cmd = [*accelerate_launch(2), str(WORKER), str(tmp_path)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]

@@ -10,8 +10,16 @@ from ignoise.engine import RESULT_KEYS, latest_checkpoint
 
 pytestmark = pytest.mark.integration
 
+# As in every setting of the paper, the learning rate drops when the warm-up ends (digits config:
+# milestones [8, 20] with an 8-epoch warm-up). Without the drop, C fell from 0.858 after the
+# warm-up to 0.742 at epoch 4 here (and was back at 0.908 at epoch 6).
 ARGS = ["--dataset", "digits", "--noise", "sym", "--noise-rate", "0.4", "--warmup-epochs", "2",
-        "--no-progress", "--log-every", "5"]
+        "--lr-milestones", "2", "--no-progress", "--log-every", "5"]
+# The accuracies below were measured (twice, identical) with these ARGS and the test's extra
+# flags, in one process with one thread, as the tests run them:
+#   OMP_NUM_THREADS=1 python recipes/gal_cifar.py <ARGS> --epochs 4 --output-dir /tmp/gal
+# A working method stays within BAND of them; a broken one moves further.
+BAND = 0.03
 
 
 @pytest.fixture()
@@ -43,7 +51,10 @@ def test_gal_runs_end_to_end_and_resumes_exactly(tmp_path, one_thread):
                for r in rows[2:])
     assert written["test_acc_last"] == rows[-1]["test_accuracy"]
     assert written["joint_acc_last"] == rows[-1]["joint_accuracy"]
-    assert written["test_acc_last"] > 0.5
+    # C: 0.911, 0.858 (end of warm-up), 0.856, 0.936 measured; the pair (A+B) 0.956, 0.958
+    assert written["test_acc_last"] == pytest.approx(0.9361, abs=BAND), rows
+    assert rows[-1]["test_accuracy"] >= rows[1]["test_accuracy"]  # C gains from the pair
+    assert rows[-1]["joint_accuracy"] == pytest.approx(0.9583, abs=BAND)
     curve = written["agreement_ratio_curve"]
     assert len(curve["iteration"]) == len(curve["agreement_ratio"]) == 4 * 24
     assert list((tmp_path / "full" / "tb").glob("events.out.tfevents.*"))
@@ -64,12 +75,14 @@ def test_gal_runs_end_to_end_and_resumes_exactly(tmp_path, one_thread):
 
 
 def test_ablation_variants_run(tmp_path, one_thread):
-    for variant, sampling in (("ab_random", "random"), ("random_update", "cdas"),
-                              ("contrast", "cdas_no_reversal")):
+    # C after epoch 3, measured: 0.9583, 0.9556, 0.9444 (epochs 1-2 are the shared warm-up)
+    for variant, sampling, measured in (("ab_random", "random", 0.9583),
+                                        ("random_update", "cdas", 0.9556),
+                                        ("contrast", "cdas_no_reversal", 0.9444)):
         out = gal("--epochs", "3", "--variant", variant, "--sampling", sampling,
                   "--agreement-granularity", "channel", "--output-dir", str(tmp_path / variant))
         assert out["method"] == f"gal_{variant}"
-        assert 0 < out["test_acc_last"] <= 1
+        assert out["test_acc_last"] == pytest.approx(measured, abs=BAND), variant
         if variant == "contrast":  # identical batches, both nets trained: ratio 1, then less
             ratios = [r["train_agreement_ratio"] for r in out["history"]]
             assert ratios[:2] == [1.0, 1.0] and ratios[2] < 1.0
@@ -101,4 +114,6 @@ def test_frozen_pair_ablation_distills_c_from_the_warm_up_network(tmp_path, one_
                    for k in third["model_c"])
     # A and B are the same network, so their joint prediction is A's at the switch
     joint = [r["joint_accuracy"] for r in results["history"]]
-    assert joint[2] == joint[3] and results["test_acc_last"] > 0.5
+    assert joint[2] == joint[3]
+    # C distilled from the frozen warm-up pair: 0.858, 0.856, 0.858 measured after the warm-up
+    assert results["test_acc_last"] == pytest.approx(0.8583, abs=BAND)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from ignoise.engine import latest_checkpoint
 pytestmark = pytest.mark.integration
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+KILL_AT = Path(__file__).with_name("kill_at_iteration.py")
 DIGITS = ["--dataset", "digits", "--no-progress", "--noise", "sym", "--noise-rate", "0.4"]
 
 
@@ -134,38 +134,41 @@ def test_a_diverged_run_exits_non_zero_and_says_so(tmp_path):
     assert not list((out / "checkpoints").glob("*.pt"))  # nothing diverged was saved
 
 
-def test_a_killed_two_network_run_resumes_exactly(tmp_path):
-    """GAL (A, B, C, pseudo-labels) killed with SIGKILL once it has saved a checkpoint and
-    resumed: the same weights and history as an uninterrupted run."""
+def test_a_two_network_run_killed_after_the_switch_resumes_exactly(tmp_path):
+    """GAL (A, B, C, pseudo-labels) killed with SIGKILL at the 7th iteration of epoch 4, after the
+    warm-up-to-pair switch of epoch 3, and resumed: it continues from the end of epoch 3 and ends
+    with the same weights, history and evidence as an uninterrupted run."""
     args = [*DIGITS, "--epochs", "4", "--warmup-epochs", "2"]
     gal = [sys.executable, str(RECIPES / "gal_cifar.py"), *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     full = subprocess.run([*gal, "--output-dir", str(tmp_path / "full")], capture_output=True,
                           text=True, env=env, timeout=600)
     assert full.returncode == 0, full.stderr[-2000:]
     crash = tmp_path / "crash"
-    proc = subprocess.Popen([*gal, "--output-dir", str(crash)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    deadline = time.time() + 300
-    while latest_checkpoint(crash) is None and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = latest_checkpoint(crash)
-    assert killed_at is not None and not (crash / "results.json").exists(), killed_at
+    killed = subprocess.run([sys.executable, str(KILL_AT), "4", "7", *gal[1:], "--output-dir",
+                             str(crash)], capture_output=True, text=True, env=env, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    names = sorted(p.name for p in (crash / "checkpoints").iterdir())
+    assert names == ["checkpoint_2.pt", "checkpoint_3.pt"] and not (crash / "results.json").exists()
+    before = torch.load(crash / "checkpoints" / "checkpoint_3.pt", weights_only=True)
+    assert len(before["history"]["rows"]) == 3
     resumed = subprocess.run([*gal, "--output-dir", str(crash), "--resume"], capture_output=True,
                              text=True, env=env, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    drop_time = lambda rows: [{k: v for k, v in r.items() if "time" not in k} for r in rows]
+    assert f"resumed from {crash / 'checkpoints' / 'checkpoint_3.pt'} at epoch 3" in resumed.stdout
     a, b = (json.loads((d / "results.json").read_text()) for d in (tmp_path / "full", crash))
+    assert b["history"][:3] == before["history"]["rows"]  # recorded before the kill
+    drop_time = lambda rows: [{k: v for k, v in r.items() if "time" not in k} for r in rows]
     assert drop_time(a["history"]) == drop_time(b["history"])
     assert a["agreement_ratio_curve"] == b["agreement_ratio_curve"]
     saved = [torch.load(latest_checkpoint(d), weights_only=True)
              for d in (tmp_path / "full", crash)]
+    assert saved[0]["trainer"]["iteration"] == saved[1]["trainer"]["iteration"]
     for net in ("model_a", "model_b", "model_c", "optimizer_c"):
         assert saved[0][net].keys() == saved[1][net].keys()
     for net in ("model_a", "model_b", "model_c"):
         assert all(torch.equal(saved[0][net][k], saved[1][net][k]) for k in saved[0][net])
+    assert torch.equal(saved[0]["pseudo_labels"]["joint"], saved[1]["pseudo_labels"]["joint"])
     # the per-sample evidence (label-issues) continues exactly too
     evidence = [np.load(d / "evidence.npz") for d in (tmp_path / "full", crash)]
     assert evidence[0].files == evidence[1].files and int(evidence[1]["epochs"]) == 4

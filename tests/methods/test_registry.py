@@ -93,10 +93,10 @@ def test_dividemix_lambda_u_from_the_table_or_set():
                            lambda_u_by_noise=table).effective_lambda_u() == 7.0
 
 
-def test_dividemix_needs_the_torch_loader():
-    with pytest.raises(ConfigError) as err:
-        DivideMixConfig(loader="gpu", lambda_u=1)
-    assert "loader = 'gpu'" in str(err.value) and "expected 'torch'" in str(err.value)
+@pytest.mark.parametrize("loader", ["torch", "gpu", "ffcv"])
+def test_dividemix_takes_every_loader(loader):
+    # Every loader gives the two augmented views (tests/data/loaders/test_two_view_*.py).
+    assert DivideMixConfig(loader=loader, lambda_u=1).loader == loader
 
 
 @pytest.mark.parametrize("noise, expected", [
@@ -149,8 +149,9 @@ def test_train_ce_one_epoch_on_digits(tmp_path):
     assert written["config"]["batch_size_per_process"] == 64
     assert written["config"]["model"] == "digits_cnn" and written["config"]["lr"] == 0.02
     assert len(written["history"]) == 1
-    # One epoch of CE on the clean digits: 0.91 to 0.94 over seeds 0-2 when measured.
-    assert 0.75 < written["test_acc_last"] <= 1.0
+    # One epoch of CE on the clean digits, seed 0: 0.9361 measured (twice, identical; 0.91 to
+    # 0.94 over seeds 0-2), by this test's call in one process with one thread.
+    assert written["test_acc_last"] == pytest.approx(0.9361, abs=0.03)
     assert written["test_acc_best"] == written["test_acc_last"]
 
 

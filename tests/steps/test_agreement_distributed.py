@@ -4,11 +4,11 @@ masks, those of the averaged gradients, and holds the same pseudo-label table.""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import accelerate_launch
 
 pytestmark = pytest.mark.distributed
 
@@ -17,9 +17,7 @@ WORKER = Path(__file__).with_name("gal_agreement_ddp_worker.py")
 
 def test_two_ranks_apply_the_masks_of_the_all_reduced_gradients(tmp_path):
     out = tmp_path / "ddp.json"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-           "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-           "--dynamo_backend", "no", str(WORKER), str(out)]
+    cmd = [*accelerate_launch(2), str(WORKER), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -43,6 +43,8 @@ class ArrayDataset(NoisyLabelDataset):
         (torch.Size([2, 100]), 0, 3)
     """
 
+    sample_fields = ("inputs",)
+
     def __init__(
         self,
         inputs: torch.Tensor | np.ndarray,

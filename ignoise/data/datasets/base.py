@@ -56,6 +56,11 @@ class NoisyLabelDataset(torch.utils.data.Dataset):
         self.transform = transform
         self.classes = list(classes) if classes is not None else None
 
+    #: The attributes besides the labels that hold one entry per sample (the inputs, their
+    #: paths): what :meth:`subset` takes the rows of. ``None``: unknown, so the dataset cannot
+    #: be subset.
+    sample_fields: tuple[str, ...] | None = None
+
     def __len__(self) -> int:
         return len(self.targets)
 
@@ -91,6 +96,72 @@ class NoisyLabelDataset(torch.utils.data.Dataset):
         out.transform = transform
         return out
 
+    def subset(self, indices: Sequence[int] | np.ndarray) -> NoisyLabelDataset:
+        """A shallow copy holding only the samples ``indices``, in that order.
+
+        The copy is re-indexed: its item ``j`` is this dataset's item ``indices[j]``, with
+        ``index`` ``j``, so per-sample state of length ``len(subset)`` indexed by ``index``
+        stays dense. The labels, clean labels and every attribute named in
+        :attr:`sample_fields` are taken row by row; everything else (transform, classes) is
+        shared.
+
+        Args:
+            indices: 1-D integer positions in ``[0, len(self))``.
+
+        Raises:
+            TypeError: the dataset's class does not declare :attr:`sample_fields`, or
+                ``indices`` is a boolean mask or not integers.
+            ValueError: ``indices`` is not 1-D or has a position out of range.
+
+        Examples:
+            >>> import numpy as np
+            >>> ds = ArrayImageDataset(np.zeros((5, 2, 2, 1), np.uint8), [0, 1, 0, 1, 1], 2)
+            >>> part = ds.subset([4, 1])
+            >>> part.targets.tolist(), part[1]["index"], len(part.images)
+            ([1, 1], 1, 2)
+        """
+        if self.sample_fields is None:
+            raise TypeError(
+                f"{type(self).__name__} cannot be subset: it does not declare which attributes "
+                f"hold one entry per sample (set its class attribute sample_fields, e.g. "
+                f"('images',))"
+            )
+        indices = _check_indices(indices, len(self))
+        out = copy.copy(self)
+        out.targets = self.targets[indices]
+        if self.clean_targets is not None:
+            out.clean_targets = self.clean_targets[indices]
+        for name in self.sample_fields:
+            setattr(out, name, _take(getattr(self, name), indices))
+        return out
+
+
+def _check_indices(indices, n: int) -> np.ndarray:
+    """``indices`` as int64 after checking they are 1-D integer positions in ``[0, n)``."""
+    indices = np.asarray(indices)
+    if indices.dtype == np.bool_:
+        raise TypeError("subset takes integer positions, got a boolean mask: pass "
+                        "np.flatnonzero(mask)")
+    if indices.ndim != 1:
+        raise ValueError(f"subset takes 1-D positions, got shape {indices.shape}")
+    if indices.size and not np.issubdtype(indices.dtype, np.integer):
+        raise TypeError(f"subset takes integer positions, got dtype {indices.dtype}")
+    bad = (indices < 0) | (indices >= n)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"subset position indices[{i}] = {int(indices[i])} is out of range: "
+                         f"expected [0, {n})")
+    return indices.astype(np.int64)
+
+
+def _take(values, indices: np.ndarray):
+    """The rows ``indices`` of an array, a tensor or a list."""
+    if isinstance(values, torch.Tensor):
+        return values[torch.as_tensor(indices, device=values.device)]
+    if isinstance(values, np.ndarray):
+        return values[indices]
+    return [values[i] for i in indices]
+
 
 class ArrayImageDataset(NoisyLabelDataset):
     """Images held in memory as a uint8 array of shape ``(N, H, W, C)``.
@@ -99,6 +170,8 @@ class ArrayImageDataset(NoisyLabelDataset):
     usual torchvision transforms apply. The raw array stays available as :attr:`images` for the
     GPU-resident loader and the FFCV writer.
     """
+
+    sample_fields = ("images",)
 
     def __init__(self, images: np.ndarray, targets, num_classes: int, **kwargs) -> None:
         images = np.asarray(images)
@@ -119,6 +192,8 @@ class ArrayImageDataset(NoisyLabelDataset):
 
 class FileImageDataset(NoisyLabelDataset):
     """Images read from files (JPEG, PNG) on each access, converted to RGB."""
+
+    sample_fields = ("paths",)
 
     def __init__(self, paths: Sequence[str | Path], targets, num_classes: int, **kwargs) -> None:
         super().__init__(targets, num_classes, **kwargs)

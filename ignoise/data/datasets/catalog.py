@@ -4,6 +4,7 @@ pair of datasets."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ..transforms import eval_transform, train_transform
 from .arrays import ArrayDataset
 from .base import NoisyLabelDataset
 from .digits import load_digits_dataset
+from .hold_out import stratified_hold_out
 
 __all__ = ["NoisyData", "DATASETS", "load_dataset", "load_extra_eval_sets", "build_noisy_data"]
 
@@ -34,7 +36,8 @@ class NoisyData:
     """The training set with its given (noisy) labels, the clean test set, and the noise report.
 
     :func:`build_noisy_data` builds it for a dataset of :data:`DATASETS`;
-    :meth:`from_datasets` for any pair of ignoise datasets (e.g. an :class:`ArrayDataset`).
+    :meth:`from_datasets` for any pair of ignoise datasets (e.g. an :class:`ArrayDataset`);
+    :meth:`hold_out` takes a validation set out of the training set.
 
     Attributes:
         train: the training set; its ``targets`` are the given (noisy) labels.
@@ -44,6 +47,8 @@ class NoisyData:
         train_eval: the training set in a fixed order without augmentation, with the same
             labels as ``train``, when the caller has one; else ``None`` and :attr:`eval_train`
             derives it.
+        val: a validation set with noisy labels (see :meth:`hold_out`), evaluated each epoch
+            as ``val``; ``None`` for none.
     """
 
     train: NoisyLabelDataset
@@ -51,6 +56,7 @@ class NoisyData:
     noise: NoisyLabels
     name: str
     train_eval: NoisyLabelDataset | None = None
+    val: NoisyLabelDataset | None = None
 
     @property
     def num_classes(self) -> int:
@@ -97,6 +103,52 @@ class NoisyData:
         if self.name in DATASETS and hasattr(self.train, "with_transform"):
             return self.train.with_transform(eval_transform(self.name))
         return self.train
+
+    def hold_out(self, fraction: float, seed: int = 0) -> NoisyData:
+        """A copy whose training set gives ``fraction`` of its samples to a validation set.
+
+        The split is stratified by the given (noisy) labels and drawn from ``seed`` (see
+        :func:`~ignoise.data.datasets.hold_out.stratified_hold_out`). The validation set keeps
+        the noisy labels, the only ones a user of real noisy data has, and reads the samples as
+        :attr:`eval_train` does (no augmentation); its accuracy is a biased estimate of the
+        clean accuracy but selects an epoch without looking at the test set.
+
+        The noise was drawn over the whole training set before the split, so the samples kept
+        have the labels they have without a hold-out. ``train`` (and ``train_eval``) hold the
+        kept samples, in their order, re-indexed ``0..n-1`` (per-sample state stays dense);
+        :attr:`noise` reports the labels of the kept samples only.
+
+        Args:
+            fraction: the share of the training set to hold out, in ``(0, 1)``.
+            seed: seed of the split (the run's seed; a stream of its own, not the noise's).
+
+        Raises:
+            ValueError: a fraction outside ``(0, 1)`` or one that holds out no sample (every
+                class keeps at least one); a :attr:`val` already there.
+            TypeError: a dataset that cannot be subset (see
+                :meth:`~ignoise.data.NoisyLabelDataset.subset`).
+
+        Examples:
+            >>> data = build_noisy_data("digits", noise="sym", noise_rate=0.2, seed=0)
+            >>> held = data.hold_out(0.2, seed=0)
+            >>> len(held.train), len(held.val), held.noise.summary()["n"]
+            (1150, 287, 1150)
+            >>> held.train[len(held.train) - 1]["index"]
+            1149
+        """
+        if self.val is not None:
+            raise ValueError(f"{self.name} already has a validation set ({len(self.val)} "
+                             "samples): hold out from data without one")
+        if len(self.noise.noisy) != len(self.train):
+            raise ValueError(f"the noise report has {len(self.noise.noisy)} labels but train has "
+                             f"{len(self.train)} samples: expected one per training sample")
+        kept, held = stratified_hold_out(self.train.targets, fraction, self.num_classes,
+                                         seed=seed)
+        val = self.eval_train.subset(held)
+        return dataclasses.replace(
+            self, train=self.train.subset(kept), noise=_noise_of(self.noise, kept),
+            train_eval=self.train_eval.subset(kept) if self.train_eval is not None else None,
+            val=val)
 
     @classmethod
     def from_datasets(
@@ -196,6 +248,15 @@ class NoisyData:
                 )
             train_eval = train_eval.with_targets(report.noisy)
         return cls(train.with_targets(report.noisy), test, report, name, train_eval=train_eval)
+
+
+def _noise_of(report: NoisyLabels, kept: np.ndarray) -> NoisyLabels:
+    """The report of the samples ``kept`` only: realized again, of the same kind and nominal
+    rate (a report of unknown clean labels stays unknown)."""
+    if isinstance(report, _UnknownCleanNoise):
+        return _unknown_clean_noise(report.noisy[kept], report.num_classes, report.kind)
+    return realized_noise(report.clean[kept], report.noisy[kept], report.num_classes,
+                          kind=report.kind, nominal_rate=report.nominal_rate)
 
 
 def _check_same_classes(train, test, name: str) -> None:

@@ -208,4 +208,5 @@ def load_clothing1m(
     ds.keys = keys
     ds.overlap_clean_labels = overlap
     ds.num_samples_per_epoch = num_samples_per_epoch
+    ds.sample_fields = ("paths", "keys", "overlap_clean_labels")  # what subset() takes rows of
     return ds

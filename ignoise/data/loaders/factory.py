@@ -4,7 +4,8 @@
 whole in-memory dataset on the device, augmented there: digits, CIFAR, Animal-10N) and ``ffcv``
 (a ``.beton`` cached in ``cache_dir``, decoded by FFCV: any dataset, needs the ``ffcv`` extra)
 yield the same batch contract and, for the same seed, the same samples on each rank in the same
-order; only the augmentation draws differ.
+order; only the augmentation draws differ. Each also takes a paired (CDAS) or co-divide batch
+sampler and gives two augmented views (``x``, ``x2``) where a method needs them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import torch
 
+from ..datasets.views import TwoViewDataset
+from ..samplers.codivide import make_codivide_loader
 from .torch_loaders import make_eval_loader, make_paired_loader, make_train_loader
 
-__all__ = ["LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders"]
+__all__ = ["LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders",
+           "build_eval_loader"]
 
 LOADER_KINDS = ("torch", "gpu", "ffcv")
 
@@ -63,6 +67,8 @@ def build_loaders(
     device=None,
     dataset_name: str | None = None,
     paired_sampler=None,
+    codivide_sampler=None,
+    views: int = 1,
     cache_dir: str | os.PathLike | None = None,
 ):
     """Return ``(train_loader, eval_loader)`` of the given kind.
@@ -88,11 +94,18 @@ def build_loaders(
         dataset_name: selects the augmentation and normalization of the gpu and ffcv loaders.
         paired_sampler: a paired batch sampler (CDAS); the training loader then yields
             ``{"a": batch, "b": batch}``.
+        codivide_sampler: a :class:`~ignoise.data.CoDivideBatchSampler` (DivideMix); the
+            training loader then yields ``{"a": {"labeled": batch, "unlabeled": batch},
+            "b": {...}}``.
+        views: 2 adds ``x2``, a second independent augmentation of each training sample
+            (the torch loader reads the dataset through a
+            :class:`~ignoise.data.TwoViewDataset`; the others draw it on the device).
         cache_dir: folder of the ffcv loader's ``.beton`` files (default
             :func:`default_cache_dir`).
 
     Raises:
-        ValueError: an unknown kind, or a gpu/ffcv loader without a known ``dataset_name``.
+        ValueError: an unknown kind, views other than 1 or 2, both samplers, or a gpu/ffcv
+            loader without a known ``dataset_name``.
 
     Examples:
         >>> from ignoise.data import load_digits_dataset
@@ -101,33 +114,32 @@ def build_loaders(
         >>> sorted(next(iter(train)))
         ['index', 'x', 'y', 'y_clean']
     """
-    if kind not in LOADER_KINDS:
-        raise ValueError(f"unknown loader {kind!r}: expected one of {', '.join(LOADER_KINDS)}")
+    _check_kind(kind)
+    if views not in (1, 2):
+        raise ValueError(f"views must be 1 or 2, got {views!r}")
+    if paired_sampler is not None and codivide_sampler is not None:
+        raise ValueError("give build_loaders a paired_sampler or a codivide_sampler, not both")
     eval_batch_size = eval_batch_size or 2 * batch_size
+    eval_options = {"batch_size": eval_batch_size, "rank": rank, "world_size": world_size,
+                    "num_workers": num_workers, "device": device, "dataset_name": dataset_name,
+                    "cache_dir": cache_dir}
     if kind == "torch":
-        if paired_sampler is not None:
-            train = make_paired_loader(train_set, paired_sampler, num_workers=num_workers)
+        dataset = TwoViewDataset(train_set) if views == 2 else train_set
+        if codivide_sampler is not None:
+            train = make_codivide_loader(dataset, codivide_sampler, num_workers=num_workers)
+        elif paired_sampler is not None:
+            train = make_paired_loader(dataset, paired_sampler, num_workers=num_workers)
         else:
             train = make_train_loader(
-                train_set, batch_size, seed=seed, rank=rank, world_size=world_size,
+                dataset, batch_size, seed=seed, rank=rank, world_size=world_size,
                 num_workers=num_workers,
             )
-        test = make_eval_loader(
-            test_set, eval_batch_size, rank=rank, world_size=world_size, num_workers=num_workers
-        )
-        return train, test
+        return train, build_eval_loader(kind, test_set, **eval_options)
 
-    from ..transforms import NORMALIZATION
-
-    if dataset_name not in DEVICE_AUGMENTATION or dataset_name not in NORMALIZATION:
-        raise ValueError(
-            f"the {kind} loader needs dataset_name, one of {sorted(DEVICE_AUGMENTATION)}; "
-            f"got {dataset_name!r}"
-        )
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    augmentation = DEVICE_AUGMENTATION[dataset_name]
-    common = {"normalization": NORMALIZATION[dataset_name], "device": device}
+    augmentation, common = _device_options(kind, dataset_name, device)
     sharding = {"rank": rank, "world_size": world_size}
+    grouped = {"paired_sampler": paired_sampler, "codivide_sampler": codivide_sampler,
+               "views": views}
     if kind == "gpu":
         from .gpu_loader import GPUResidentLoader
 
@@ -137,30 +149,93 @@ def build_loaders(
                 f"augmentation, and its images do not fit on a device): use --loader ffcv"
             )
         train = GPUResidentLoader(
-            train_set, batch_size, seed=seed, paired_sampler=paired_sampler, **augmentation,
-            **common, **sharding,
+            train_set, batch_size, seed=seed, **grouped, **augmentation, **common, **sharding,
         )
-        test = GPUResidentLoader(test_set, eval_batch_size, train=False, **common, **sharding)
-        return train, test
+        return train, build_eval_loader(kind, test_set, **eval_options)
 
-    from .ffcv_loader import ffcv_eval_loader, ffcv_train_loader
+    from .ffcv_loader import ffcv_train_loader
 
-    paths = [
-        _shared_beton(dataset, cache_dir, dataset_name, split, num_workers, rank, world_size)
-        for dataset, split in ((train_set, "train"), (test_set, "test"))
-    ]
-    threads = max(int(num_workers), 1)
+    path = _shared_beton(train_set, cache_dir, dataset_name, "train", num_workers, rank,
+                         world_size)
     train = ffcv_train_loader(
-        paths[0], batch_size, seed=seed, paired_sampler=paired_sampler, num_workers=threads,
-        targets=train_set.targets, clean_targets=train_set.clean_targets, **augmentation,
-        **common, **sharding,
+        path, batch_size, seed=seed, num_workers=max(int(num_workers), 1),
+        targets=train_set.targets, clean_targets=train_set.clean_targets, **grouped,
+        **augmentation, **common, **sharding,
     )
-    test = ffcv_eval_loader(
-        paths[1], eval_batch_size, center_crop=_EVAL_CENTER_CROP.get(dataset_name),
-        num_workers=threads, targets=test_set.targets, clean_targets=test_set.clean_targets,
-        **common, **sharding,
+    return train, build_eval_loader(kind, test_set, **eval_options)
+
+
+def build_eval_loader(
+    kind: str,
+    dataset,
+    *,
+    batch_size: int,
+    rank: int = 0,
+    world_size: int = 1,
+    num_workers: int = 0,
+    device=None,
+    dataset_name: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    split: str = "test",
+):
+    """A sequential, unaugmented loader of the given kind over ``dataset``, each sample on
+    exactly one rank: the evaluation loader of :func:`build_loaders`, alone (the test set, or
+    the training set for a per-epoch pass such as DivideMix's co-divide).
+
+    Args:
+        kind: one of :data:`LOADER_KINDS`.
+        dataset: an ignoise dataset (its evaluation transform set for the torch loader).
+        batch_size: samples per batch.
+        rank, world_size, num_workers, device, dataset_name, cache_dir: as for
+            :func:`build_loaders`.
+        split: the ffcv loader's ``.beton`` name part: ``"train"`` reuses the training
+            loader's file for a pass over the training images.
+
+    Examples:
+        >>> from ignoise.data import load_digits_dataset
+        >>> test = build_eval_loader("gpu", load_digits_dataset(False), batch_size=100,
+        ...                          device="cpu", dataset_name="digits")
+        >>> [len(b["index"]) for b in test]
+        [100, 100, 100, 60]
+    """
+    _check_kind(kind)
+    if kind == "torch":
+        return make_eval_loader(dataset, batch_size, rank=rank, world_size=world_size,
+                                num_workers=num_workers)
+    _, common = _device_options(kind, dataset_name, device)
+    sharding = {"rank": rank, "world_size": world_size}
+    if kind == "gpu":
+        from .gpu_loader import GPUResidentLoader
+
+        return GPUResidentLoader(dataset, batch_size, train=False, **common, **sharding)
+
+    from .ffcv_loader import ffcv_eval_loader
+
+    path = _shared_beton(dataset, cache_dir, dataset_name, split, num_workers, rank, world_size)
+    return ffcv_eval_loader(
+        path, batch_size, center_crop=_EVAL_CENTER_CROP.get(dataset_name),
+        num_workers=max(int(num_workers), 1), targets=dataset.targets,
+        clean_targets=dataset.clean_targets, **common, **sharding,
     )
-    return train, test
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in LOADER_KINDS:
+        raise ValueError(f"unknown loader {kind!r}: expected one of {', '.join(LOADER_KINDS)}")
+
+
+def _device_options(kind: str, dataset_name, device) -> tuple[dict, dict]:
+    """``(augmentation, common)`` options of the gpu and ffcv loaders for ``dataset_name``."""
+    from ..transforms import NORMALIZATION
+
+    if dataset_name not in DEVICE_AUGMENTATION or dataset_name not in NORMALIZATION:
+        raise ValueError(
+            f"the {kind} loader needs dataset_name, one of {sorted(DEVICE_AUGMENTATION)}; "
+            f"got {dataset_name!r}"
+        )
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return (DEVICE_AUGMENTATION[dataset_name],
+            {"normalization": NORMALIZATION[dataset_name], "device": device})
 
 
 def _shared_beton(dataset, cache_dir, name, split, num_workers, rank, world_size) -> Path:

@@ -12,6 +12,10 @@ tuples in field order; :class:`FFCVLoader` turns them into ``{"x", "y", "index",
   seeded by ``(seed, epoch, rank)``), the reduction of one-channel images, normalization, and
   the labels, looked up by ``index`` in tensors held on the device.
 
+Two views (``views=2``, for DivideMix and GSS-SSL): each sample is decoded once and cropped and
+flipped twice on the device; with ``random_resized_crop``, which happens in the decoder, the
+order lists every batch twice instead, so that FFCV decodes and crops each sample twice.
+
 Normalizing in torch rather than with FFCV's ``NormalizeImage`` keeps CUDA free of cupy, which
 that transform imports on the GPU, and keeps the CPU path the same code.
 
@@ -48,16 +52,14 @@ from ..samplers.sharded import ShardedEvalSampler, ShardedRandomSampler
 from .ffcv_writer import require_ffcv
 from .gpu_augment import (
     PADDING_MODES,
+    augment_views,
     augmentation_generator,
-    crop,
-    draw_crop_offsets,
-    draw_flips,
-    hflip,
     normalization_constants,
     normalize,
     pad,
 )
-from .gpu_loader import split_pair
+from .gpu_loader import VIEWS
+from .grouped import grouped_sampler, split_groups
 
 __all__ = ["FFCV_AUGMENTATIONS", "FFCVLoader", "ffcv_train_loader", "ffcv_eval_loader"]
 
@@ -94,21 +96,27 @@ def _preset_order(sample_order: Callable[[int], np.ndarray]):
     return PresetOrder()
 
 
-def _paired_order(paired_sampler, pair_size: int) -> Callable[[int], np.ndarray]:
-    """The paired sampler's flat lists of one epoch, concatenated for FFCV to cut into batches of
-    ``pair_size``: every list but the last must hold exactly ``pair_size`` indices, or FFCV's
-    batches would straddle two pairs."""
+def _grouped_order(sampler, groups: int, list_size: int,
+                   repeat: int = 1) -> Callable[[int], np.ndarray]:
+    """A grouped sampler's flat lists of one epoch (``groups`` batches each), concatenated for
+    FFCV to cut into batches of ``repeat * list_size``: every list but the last must hold
+    exactly ``list_size`` indices, or FFCV's batches would straddle two lists. ``repeat=2``
+    lists every batch twice (two views decoded separately)."""
 
     def sample_order(epoch: int) -> np.ndarray:
-        paired_sampler.set_epoch(epoch)
-        lists = [np.asarray(flat, dtype=np.int64).reshape(-1) for flat in paired_sampler]
+        sampler.set_epoch(epoch)
+        lists = [np.asarray(flat, dtype=np.int64).reshape(-1) for flat in sampler]
         for i, flat in enumerate(lists):
             last = i == len(lists) - 1
-            if (len(flat) != pair_size and not last) or len(flat) > pair_size or len(flat) % 2:
+            if (len(flat) != list_size and not last) or len(flat) > list_size \
+                    or len(flat) % groups:
                 raise ValueError(
-                    f"paired batch {i} of epoch {epoch} has {len(flat)} indices: expected "
-                    f"{pair_size} (2 x batch_size; only the last may be shorter, and even)"
+                    f"grouped batch {i} of epoch {epoch} has {len(flat)} indices: expected "
+                    f"{list_size} ({groups} x batch_size; only the last may be shorter, and a "
+                    f"multiple of {groups})"
                 )
+        if repeat > 1:
+            lists = [np.tile(flat, repeat) for flat in lists]
         return np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
 
     return sample_order
@@ -183,6 +191,10 @@ class FFCVLoader:
         seed, rank: seed the device generator of the crop and flip draws.
         sampler: the :class:`ShardedRandomSampler` the order draws from (training).
         paired_sampler: the paired batch sampler the order draws from, if any.
+        codivide_sampler: the co-divide batch sampler the order draws from, if any.
+        views: augmented views per sample (``x``, and ``x2`` when 2).
+        decoded_views: the views FFCV decoded separately (each batch listed that many times in
+            the order: ``random_resized_crop`` with ``views=2``); the others are drawn here.
 
     Examples:
         >>> loader = ffcv_eval_loader("test.beton", 256,
@@ -208,6 +220,9 @@ class FFCVLoader:
         rank: int = 0,
         sampler: ShardedRandomSampler | None = None,
         paired_sampler=None,
+        codivide_sampler=None,
+        views: int = 1,
+        decoded_views: int = 1,
     ) -> None:
         self.loader = loader
         self.device = torch.device(device)
@@ -216,10 +231,13 @@ class FFCVLoader:
         self.augmentation = augmentation
         self.padding, self.padding_mode = padding, padding_mode
         self.seed, self.rank = int(seed), rank
-        # FFCV's batches hold both halves of a pair.
-        pairs = paired_sampler is not None
-        self.batch_size = loader.batch_size // 2 if pairs else loader.batch_size
+        grouped, groups, state_key = grouped_sampler(paired_sampler, codivide_sampler)
+        self._grouped, self._groups, self._state_key = grouped, groups, state_key
+        self.views, self.decoded_views = views, decoded_views
+        # FFCV's batches hold every group (both halves of a pair), decoded_views times.
+        self.batch_size = loader.batch_size // (len(groups) if groups else 1) // decoded_views
         self.paired_sampler = paired_sampler
+        self.codivide_sampler = codivide_sampler
         self._sampler = sampler
         self._targets, self._clean = targets, clean_targets
         self._scale, self._shift = normalization_constants(*normalization, self.device)
@@ -239,8 +257,8 @@ class FFCVLoader:
 
     def state_dict(self) -> dict:
         state = {"seed": self.seed, "epoch": self.loader.next_epoch}
-        if self.paired_sampler is not None:
-            state["paired_sampler"] = self.paired_sampler.state_dict()
+        if self._grouped is not None:
+            state[self._state_key] = self._grouped.state_dict()
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -248,8 +266,8 @@ class FFCVLoader:
         if self._sampler is not None:
             self._sampler.seed = self.seed
         self.loader.next_epoch = int(state["epoch"])
-        if self.paired_sampler is not None and "paired_sampler" in state:
-            self.paired_sampler.load_state_dict(state["paired_sampler"])
+        if self._grouped is not None and self._state_key in state:
+            self._grouped.load_state_dict(state[self._state_key])
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -265,8 +283,8 @@ class FFCVLoader:
     def _batches(self, batches, generator) -> Iterator[dict]:
         for images, index in batches:
             batch = self._make_batch(images, index, generator)
-            if self.paired_sampler is not None:
-                batch = split_pair(batch, len(batch["index"]) // 2)
+            if self._groups is not None:
+                batch = split_groups(batch, self._groups)
             yield batch
 
     def _make_batch(self, images: torch.Tensor, index: torch.Tensor, generator) -> dict:
@@ -275,14 +293,24 @@ class FFCVLoader:
         x = images.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
         if self.channels == 1:
             x = x[:, :1]
-        n = len(index)
+        # Views FFCV decoded separately are consecutive blocks of the batch; the rest are drawn
+        # here, from one decoded copy.
+        drawn = self.views // self.decoded_views
         if self.augmentation == "crop_flip":
-            offsets, flips = draw_crop_offsets(n, self.padding, generator), draw_flips(n, generator)
-            x = crop(pad(x, self.padding, self.padding_mode), offsets, x.shape[-2:], flips=flips)
+            views = augment_views(pad(x, self.padding, self.padding_mode), "crop_flip", generator,
+                                  size=x.shape[-2:], views=drawn)
         elif self.augmentation in ("flip", "random_resized_crop"):
-            x = hflip(x, draw_flips(n, generator))
-        x = normalize(x, self._scale, self._shift)
+            views = augment_views(x, "flip", generator, views=drawn)
+        else:
+            views = [x] * drawn
+        if self.decoded_views > 1:
+            views = list(views[0].chunk(self.decoded_views))
+            index = index[:len(views[0])]
+        x = normalize(views[0], self._scale, self._shift)
         batch = {"x": x, "y": self._targets[index], "index": index}
+        if self.views == 2:
+            batch["x2"] = x if views[-1] is views[0] else normalize(views[-1], self._scale,
+                                                                    self._shift)
         if self._clean is not None:
             batch["y_clean"] = self._clean[index]
         return batch
@@ -360,6 +388,8 @@ def ffcv_train_loader(
     crop_scale: tuple[float, float] = (0.08, 1.0),
     crop_ratio: tuple[float, float] = (3 / 4, 4 / 3),
     paired_sampler=None,
+    codivide_sampler=None,
+    views: int = 1,
     targets=None,
     clean_targets=None,
     drop_last: bool = False,
@@ -386,6 +416,10 @@ def ffcv_train_loader(
             ``RandomResizedCrop`` defaults).
         paired_sampler: a paired batch sampler (flat lists of ``2 * batch_size`` indices);
             batches are then ``{"a": batch, "b": batch}``.
+        codivide_sampler: a co-divide batch sampler (``4 * batch_size`` indices); batches are
+            then ``{"a": {"labeled": batch, "unlabeled": batch}, "b": {...}}``.
+        views: 1, or 2 for a second augmented view ``x2`` of every sample (decoded twice with
+            ``random_resized_crop``, else drawn twice on the device from one decoding).
         targets, clean_targets: labels indexed by ``index``; default: the ``label`` and
             ``clean_label`` fields of the file. Passing the dataset's labels lets one
             images-only ``.beton`` serve every noise setting.
@@ -414,6 +448,9 @@ def ffcv_train_loader(
         )
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"unknown padding mode {padding_mode!r}: expected one of {PADDING_MODES}")
+    if views not in VIEWS:
+        raise ValueError(f"views must be one of {VIEWS}, got {views!r}")
+    grouped, groups, _ = grouped_sampler(paired_sampler, codivide_sampler)
     n = info["num_samples"]
     labels = _label_table(targets, info["label"], n, "targets", device)
     if labels is None:
@@ -431,18 +468,25 @@ def ffcv_train_loader(
             )
         decoder = SimpleRGBImageDecoder()
 
+    # random_resized_crop happens in the decoder: a second view is a second decoding.
+    decoded_views = views if augmentation == "random_resized_crop" else 1
     sampler = None
-    if paired_sampler is not None:
-        order = _paired_order(paired_sampler, 2 * batch_size)
-        ffcv_batch = 2 * batch_size
+    if grouped is not None:
+        list_size = len(groups) * batch_size
+        order = _grouped_order(grouped, len(groups), list_size, decoded_views)
+        ffcv_batch = decoded_views * list_size
     else:
         sampler = ShardedRandomSampler(n, seed=seed, rank=rank, world_size=world_size)
 
         def order(epoch: int) -> np.ndarray:
             sampler.set_epoch(epoch)
-            return np.asarray(list(sampler), dtype=np.int64)
+            flat = np.asarray(list(sampler), dtype=np.int64)
+            if decoded_views == 1:
+                return flat
+            batches = np.split(flat, np.arange(batch_size, len(flat), batch_size))
+            return np.concatenate([np.tile(b, decoded_views) for b in batches])
 
-        ffcv_batch = batch_size
+        ffcv_batch = decoded_views * batch_size
     loader = _build(
         path, ffcv_batch, order=_preset_order(order), indices=None, image_decoder=decoder,
         device=device, drop_last=drop_last, num_workers=num_workers, os_cache=os_cache,
@@ -452,7 +496,8 @@ def ffcv_train_loader(
         loader, device=device, normalization=normalization, channels=info["channels"],
         targets=labels, clean_targets=clean, train=True, augmentation=augmentation,
         padding=padding, padding_mode=padding_mode, seed=seed, rank=rank, sampler=sampler,
-        paired_sampler=paired_sampler,
+        paired_sampler=paired_sampler, codivide_sampler=codivide_sampler, views=views,
+        decoded_views=decoded_views,
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "hflip",
     "normalize",
     "normalization_constants",
+    "augment_views",
 ]
 
 #: What the device-resident loaders can apply to a training batch: padded random crop and
@@ -181,6 +182,57 @@ def hflip(images: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
         tensor([2, 1, 3, 4])
     """
     return torch.where(flags[:, None, None, None], images.flip(-1), images)
+
+
+def augment_views(
+    images: torch.Tensor,
+    augmentation: str,
+    generator: torch.Generator | None,
+    *,
+    size: Sequence[int] | None = None,
+    index: torch.Tensor | None = None,
+    views: int = 1,
+) -> list[torch.Tensor]:
+    """``views`` independently augmented copies of a batch, drawn and applied in one call.
+
+    The ``views * B`` draws are made at once (crop offsets, then flips, view after view), and
+    all views come out of one gather, as airbench does for its two views; ``views=1`` draws
+    exactly what a single :func:`draw_crop_offsets` and :func:`draw_flips` of ``B`` draw.
+
+    Args:
+        images: ``(M, C, H, W)`` uint8; for ``"crop_flip"`` already padded (:func:`pad`).
+        augmentation: ``"crop_flip"``, ``"flip"`` or ``"none"`` (:data:`AUGMENTATIONS`).
+        generator: where the draws come from (unused for ``"none"``).
+        size: ``(h, w)`` of the crops (``"crop_flip"`` only).
+        index: int64 ``(B,)`` rows of ``images`` that form the batch (default: all of them).
+        views: how many augmented copies of each sample.
+
+    Returns:
+        ``views`` tensors ``(B, C, h, w)``; for ``"none"`` the same tensor ``views`` times
+        (a second draw of no augmentation is the first).
+
+    Examples:
+        >>> g = augmentation_generator(0, epoch=0)
+        >>> x = torch.arange(2 * 16, dtype=torch.uint8).view(2, 1, 4, 4)
+        >>> first, second = augment_views(pad(x, 1), "crop_flip", g, size=(4, 4), views=2)
+        >>> first.shape, second.shape
+        (torch.Size([2, 1, 4, 4]), torch.Size([2, 1, 4, 4]))
+    """
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augmentation!r}: expected one of {AUGMENTATIONS}")
+    if augmentation == "none":
+        return [images if index is None else images[index]] * views
+    if index is None and (views > 1 or augmentation == "crop_flip"):
+        index = torch.arange(images.shape[0], device=images.device)
+    rows = index.repeat(views) if views > 1 else index
+    n = images.shape[0] if rows is None else rows.shape[0]
+    if augmentation == "crop_flip":
+        padding = (images.shape[-2] - int(size[0])) // 2
+        offsets = draw_crop_offsets(n, padding, generator)
+        x = crop(images, offsets, size, rows, draw_flips(n, generator))
+    else:
+        x = hflip(images if rows is None else images[rows], draw_flips(n, generator))
+    return list(x.chunk(views)) if views > 1 else [x]
 
 
 def normalize(images: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:

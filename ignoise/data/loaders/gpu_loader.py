@@ -19,17 +19,19 @@ import torch
 from ..samplers.sharded import ShardedEvalSampler, ShardedRandomSampler
 from .gpu_augment import (
     AUGMENTATIONS,
+    augment_views,
     augmentation_generator,
-    crop,
-    draw_crop_offsets,
-    draw_flips,
-    hflip,
     normalization_constants,
     normalize,
     pad,
 )
+from .grouped import grouped_sampler, split_groups
 
-__all__ = ["GPUResidentLoader", "split_pair"]
+__all__ = ["GPUResidentLoader", "split_pair", "VIEWS"]
+
+#: How many augmented views of each sample a training batch can carry: ``x`` alone, or ``x``
+#: and ``x2`` (MixMatch-style methods: DivideMix, GSS-SSL).
+VIEWS = (1, 2)
 
 
 def split_pair(batch: dict, half: int) -> dict:
@@ -64,7 +66,15 @@ class GPUResidentLoader:
 
     With ``paired_sampler`` (a CDAS-style batch sampler yielding one flat list of ``2B``
     indices per iteration), each batch is ``{"a": batch, "b": batch}``: the sampler's own index
-    lists, split in halves.
+    lists, split in halves. With ``codivide_sampler`` (a
+    :class:`~ignoise.data.CoDivideBatchSampler`, ``4B`` indices per iteration) each batch is
+    ``{"a": {"labeled": batch, "unlabeled": batch}, "b": {...}}``. Either sampler's lists of
+    an epoch are read when its first batch is asked for (after the trainer's ``set_epoch``
+    and the co-divide's ``set_division``) and copied to the device at once.
+
+    With ``views=2`` every training batch also carries ``x2``, a second augmentation of the
+    same samples drawn independently of ``x`` (what :class:`~ignoise.data.TwoViewDataset`
+    gives the torch loader); both views come out of one gather.
 
     Each ``iter(loader)`` draws epoch :attr:`epoch` and advances it by one (as FFCV's loader
     does), so forgetting :meth:`set_epoch` never repeats an order; a trainer that calls
@@ -88,6 +98,8 @@ class GPUResidentLoader:
         drop_last: drop the last partial training batch.
         paired_sampler: a paired batch sampler with ``set_epoch``, ``state_dict``,
             ``load_state_dict``, ``__len__`` and ``__iter__``.
+        codivide_sampler: a co-divide batch sampler with the same methods.
+        views: augmented views per sample, one of :data:`VIEWS` (training only).
 
     Examples:
         >>> from ignoise.data import load_digits_dataset
@@ -115,6 +127,8 @@ class GPUResidentLoader:
         padding_mode: str = "zero",
         drop_last: bool = False,
         paired_sampler=None,
+        codivide_sampler=None,
+        views: int = 1,
     ) -> None:
         images = getattr(dataset, "images", None)
         if not isinstance(images, np.ndarray):
@@ -130,8 +144,13 @@ class GPUResidentLoader:
             )
         if padding < 0:
             raise ValueError(f"padding must be >= 0, got {padding}")
-        if paired_sampler is not None and not train:
-            raise ValueError("a paired sampler only makes sense for a training loader (train=True)")
+        grouped, groups, state_key = grouped_sampler(paired_sampler, codivide_sampler)
+        if grouped is not None and not train:
+            raise ValueError(f"{state_key} only makes sense for a training loader "
+                             f"(train=True)")
+        if views not in VIEWS or (views > 1 and not train):
+            raise ValueError(f"views must be one of {VIEWS} (more than 1 for training only), "
+                             f"got {views!r} with train={train}")
         channels = images.shape[-1]
         mean, std = normalization
         if len(mean) != channels:
@@ -148,6 +167,9 @@ class GPUResidentLoader:
         self.padding = padding if self.augmentation == "crop_flip" else 0
         self.drop_last = drop_last and train
         self.paired_sampler = paired_sampler
+        self.codivide_sampler = codivide_sampler
+        self._grouped, self._groups, self._state_key = grouped, groups, state_key
+        self.views = views
         self.epoch = 0
 
         n = len(images)
@@ -179,22 +201,22 @@ class GPUResidentLoader:
 
     def state_dict(self) -> dict:
         state = {"seed": self.seed, "epoch": self.epoch}
-        if self.paired_sampler is not None:
-            state["paired_sampler"] = self.paired_sampler.state_dict()
+        if self._grouped is not None:
+            state[self._state_key] = self._grouped.state_dict()
         return state
 
     def load_state_dict(self, state: dict) -> None:
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
         if self.train:
             self._sampler.seed = self.seed
-        if self.paired_sampler is not None and "paired_sampler" in state:
-            self.paired_sampler.load_state_dict(state["paired_sampler"])
+        if self._grouped is not None and self._state_key in state:
+            self._grouped.load_state_dict(state[self._state_key])
 
     def __len__(self) -> int:
         if not self.train:
             return math.ceil(len(self._eval_order) / self.batch_size)
-        if self.paired_sampler is not None:
-            return len(self.paired_sampler)
+        if self._grouped is not None:
+            return len(self._grouped)
         rounding = math.floor if self.drop_last else math.ceil
         return rounding(len(self._sampler) / self.batch_size)
 
@@ -204,9 +226,9 @@ class GPUResidentLoader:
         epoch = self.epoch
         self.epoch += 1
         generator = augmentation_generator(self.seed, epoch, self.rank, self.device)
-        if self.paired_sampler is not None:
-            self.paired_sampler.set_epoch(epoch)
-            return self._pairs(generator)
+        if self._grouped is not None:
+            self._grouped.set_epoch(epoch)
+            return self._grouped_batches(generator)
         self._sampler.set_epoch(epoch)
         order = torch.as_tensor(list(self._sampler), dtype=torch.int64).to(self.device)
         batches = order.split(self.batch_size)
@@ -218,25 +240,23 @@ class GPUResidentLoader:
         for index in batches:
             yield self._make_batch(index, generator)
 
-    def _pairs(self, generator) -> Iterator[dict]:
-        for flat in self.paired_sampler:
-            index = torch.as_tensor(flat, dtype=torch.int64).to(self.device, non_blocking=True)
-            yield split_pair(self._make_batch(index, generator), len(index) // 2)
+    def _grouped_batches(self, generator) -> Iterator[dict]:
+        # The whole epoch's lists in one host-to-device copy, then one slice per iteration.
+        lists = [np.asarray(flat, dtype=np.int64).reshape(-1) for flat in self._grouped]
+        if not lists:
+            return
+        flat = torch.from_numpy(np.concatenate(lists)).to(self.device, non_blocking=True)
+        for index in flat.split([len(indices) for indices in lists]):
+            yield split_groups(self._make_batch(index, generator), self._groups)
 
     def _make_batch(self, index: torch.Tensor, generator: torch.Generator | None) -> dict:
-        n = len(index)
-        if self.augmentation == "crop_flip":
-            offsets, flips = draw_crop_offsets(n, self.padding, generator), draw_flips(n, generator)
-            x = crop(self._images, offsets, self._size, index, flips)
-        elif self.augmentation == "flip":
-            x = hflip(self._images[index], draw_flips(n, generator))
-        else:
-            x = self._images[index]
-        batch = {
-            "x": normalize(x, self._scale, self._shift),
-            "y": self._targets[index],
-            "index": index,
-        }
+        views = augment_views(self._images, self.augmentation, generator, size=self._size,
+                              index=index, views=self.views)
+        x = normalize(views[0], self._scale, self._shift)
+        batch = {"x": x, "y": self._targets[index], "index": index}
+        if self.views == 2:
+            batch["x2"] = x if views[1] is views[0] else normalize(views[1], self._scale,
+                                                                   self._shift)
         if self._clean is not None:
             batch["y_clean"] = self._clean[index]
         return batch

@@ -1,4 +1,5 @@
-"""The .beton writer and the FFCV loaders, on the CPU (needs the ``ffcv`` extra)."""
+"""The .beton writer and the FFCV loaders, on the CPU (needs the ``ffcv`` extra: without it these
+tests fail, unless ``IGNOISE_WITH_FFCV=0`` leaves them out)."""
 
 import os
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import StandInPairedSampler
+from conftest import StandInPairedSampler, accelerate_launch, require_ffcv_extra
 from PIL import Image
 
 from ignoise.data import (
@@ -58,7 +59,7 @@ def make_dataset(n=45, size=8, channels=3, clean=True, seed=0):
 
 @pytest.fixture(scope="module")
 def ffcv_lib():
-    return pytest.importorskip("ffcv")
+    return require_ffcv_extra()  # fails (never skips) when the extra does not import
 
 
 @pytest.fixture(scope="module")
@@ -292,9 +293,7 @@ def test_build_loaders_ffcv_equals_gpu_on_digits(ffcv_lib, tmp_path):
 @pytest.mark.distributed
 def test_two_process_evaluation_counts_each_sample_once(digits, tmp_path):
     ds, path = digits
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-                "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-                "--dynamo_backend", "no"]
+    launcher = accelerate_launch(2)
     result = tmp_path / "counts.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run([*launcher, str(WORKER), str(path), str(result), str(tmp_path / "cache")],
