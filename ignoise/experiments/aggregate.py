@@ -125,14 +125,16 @@ def _record(row: str | None, path: Path, keys: list[str]) -> tuple[dict, dict]:
 
 def _published_rows(sweep: dict) -> list[dict]:
     """The paper's numbers for the datasets the sweep ran (a scaled-down dataset reads those
-    of the paper's dataset it stands for)."""
+    of the paper's dataset it stands for, a stand-in setting those of the paper's setting)."""
     datasets = {c["dataset"] for c in sweep["cells"]} or set(sweep["published"])
+    ours = {paper: mine for mine, paper in sweep.get("published_settings", {}).items()}
     rows = {}
     for dataset in sorted(datasets):
         source = sweep.get("published_from", {}).get(dataset, dataset)
         for column, key in (("published", "published"), ("published_best", "published_best")):
             for row, by_setting in sweep.get(key, {}).get(source, {}).items():
                 for setting, value in by_setting.items():
+                    setting = ours.get(str(setting), setting)
                     line = rows.setdefault((row, dataset, str(setting)), {
                         "row": row, "dataset": dataset, "setting": str(setting),
                         "published": float("nan"), "published_best": float("nan")})

@@ -25,10 +25,11 @@ __all__ = ["Row", "Cell", "SweepSpec", "load_spec", "find_spec", "parse_setting"
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "recipes" / "tables"
 SPEC_KEYS = ("name", "title", "source", "metric", "curve", "report", "rows", "datasets", "noise",
-             "seeds", "overrides", "published", "published_best", "published_from", "processes",
-             "scales", "notes")
+             "seeds", "overrides", "published", "published_best", "published_from",
+             "published_settings", "processes", "scales", "notes")
 ROW_KEYS = ("name", "method", "flags", "config", "noise", "datasets", "notes")
-SCALE_KEYS = ("datasets", "noise", "seeds", "overrides", "published_from", "rows", "notes")
+SCALE_KEYS = ("datasets", "noise", "seeds", "overrides", "published_from", "published_settings",
+              "rows", "notes")
 METRICS = ("last", "best", "val")
 
 
@@ -88,6 +89,7 @@ class SweepSpec:
     published: dict = field(default_factory=dict)
     published_best: dict = field(default_factory=dict)
     published_from: dict = field(default_factory=dict)
+    published_settings: dict = field(default_factory=dict)
     metric: str = "last"
     curve: str = "test_accuracy"
     report: tuple[str, ...] = ()
@@ -137,6 +139,7 @@ class SweepSpec:
         paper's, e.g. digits -> cifar10), or ``None``: of ``metric`` (the spec's by default;
         ``"best"`` reads ``published_best`` when the spec's metric is another)."""
         source = self.published_from.get(dataset, dataset)
+        setting = self.published_settings.get(setting, setting)
         table = self.published_best if metric == "best" and self.metric != "best" else \
             self.published
         value = table.get(source, {}).get(row, {}).get(setting)
@@ -245,7 +248,8 @@ def load_spec(name_or_path: str | Path, scale: str | None = None) -> SweepSpec:
         scaled = _mapping(scales[scale], f"{where}: scales.{scale}", SCALE_KEYS)
         raw = {**raw, **{k: scaled[k] for k in ("datasets", "noise", "seeds") if k in scaled},
                "overrides": {**raw.get("overrides", {}), **scaled.get("overrides", {})},
-               "published_from": scaled.get("published_from", raw.get("published_from", {}))}
+               **{key: scaled.get(key, raw.get(key, {}))
+                  for key in ("published_from", "published_settings")}}
         row_flags = _mapping(scaled.get("rows", {}), f"{where}: scales.{scale}.rows", None)
     else:
         row_flags = {}
@@ -273,6 +277,8 @@ def load_spec(name_or_path: str | Path, scale: str | None = None) -> SweepSpec:
                                 None),
         published_from=_mapping(raw.get("published_from", {}), f"{where}: published_from",
                                 None),
+        published_settings={str(k): str(v) for k, v in _mapping(
+            raw.get("published_settings", {}), f"{where}: published_settings", None).items()},
         metric=metric, curve=str(raw.get("curve", "test_accuracy")),
         report=tuple(map(str, raw.get("report", []) or [])),
         source=str(raw.get("source", "")), processes=int(raw.get("processes", 1)),

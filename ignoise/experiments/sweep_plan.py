@@ -157,7 +157,7 @@ def write_manifest(spec: SweepSpec, out: Path) -> Path:
         "metric": spec.metric, "curve": spec.curve, "report": list(spec.report),
         "rows": [{"name": r.name, "method": r.method} for r in spec.rows],
         "published": spec.published, "published_best": spec.published_best,
-        "published_from": spec.published_from,
+        "published_from": spec.published_from, "published_settings": spec.published_settings,
         "cells": cells,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -203,3 +203,21 @@ def test_a_cell_can_be_a_two_process_launch(spec_file, tmp_path):
     assert outcome.ok, (outcome.plan.folder / "sweep.log").read_text()[-3000:]
     assert outcome.results["num_processes"] == 2
     assert "--num_processes 2" in (outcome.plan.folder / "sweep.log").read_text()
+
+
+@pytest.mark.integration
+def test_a_paper_spec_runs_at_the_digits_scale(tmp_path, capsys):
+    """GAL's Table 2 (Animal-10N) at the digits scale, its GAL row with a tiny budget: the
+    real spec's cell trains, and the table sets it beside the paper's Animal-10N numbers."""
+    out = tmp_path / "t2"
+    done = sweep.main(_args("gal_table2", out, "--scale", "digits", "--only", "GAL",
+                            "--seeds", "0", "--epochs", "9", "--workers", "2"))
+    [outcome] = done["outcomes"]
+    assert outcome.ok and outcome.results["noise"] == "instance"
+    assert outcome.results["config"]["warmup_epochs"] == 8
+    capsys.readouterr()
+    made = table.main(argparse.Namespace(run_dirs=[out], output_dir=None, formats=["md"]))
+    gal = made["summary"].set_index("row").loc["GAL"]
+    assert gal["published"] == 82.91 and gal["published_best"] == 83.33
+    assert gal["difference"] == pytest.approx(gal["last_mean"] - 82.91)
+    assert "| Decoupling   | — (paper 78.24)" in capsys.readouterr().out
