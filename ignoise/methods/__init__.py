@@ -12,11 +12,13 @@ from .gal import GALConfig
 from .gss_ce import DirectionPoolOptions, GSSCEConfig
 from .parts import MethodParts
 from .registry import METHODS, MethodSpec, get_method, register
+from .robust_losses import GCEConfig, LabelSmoothingConfig, SCEConfig
 from .screening import ScreeningConfig
 
 __all__ = ["METHODS", "MethodSpec", "MethodParts", "get_method", "register", "train",
            "CEConfig", "GALConfig", "GAL_VARIANTS", "DivideMixConfig", "GSSSSLConfig",
-           "GSSCEConfig", "ScreeningConfig", "DirectionPoolOptions"]
+           "GSSCEConfig", "ScreeningConfig", "DirectionPoolOptions", "GCEConfig", "SCEConfig",
+           "LabelSmoothingConfig"]
 
 
 def train(method: str, cfg, **kwargs) -> dict:

@@ -10,7 +10,7 @@ from ..config import param
 from .ce import CEConfig
 from .registry import register
 
-__all__ = ["DirectionPoolOptions", "GSSCEConfig", "build", "direction_pool"]
+__all__ = ["DirectionPoolOptions", "GSSCEConfig", "build", "direction_pool", "pool_targets"]
 
 
 @dataclass
@@ -51,10 +51,19 @@ def direction_pool(run, data, cfg):
 def build(run, data, cfg: GSSCEConfig, model=None):
     """A supervised step whose targets the pool draws; the pool collects the step's softmax
     outputs over each epoch and is rebuilt from them at its end."""
-    from ..handlers import drawn_label_distribution
-    from .one_network import TargetSource, build_one_network
+    from .one_network import build_one_network
 
-    def pool_targets(net, train_eval) -> TargetSource:
+    return build_one_network(run, data, cfg, model=model, bias_targets=None,
+                             targets_from=pool_targets(run, data, cfg))
+
+
+def pool_targets(run, data, cfg):
+    """``(net, train_eval) -> TargetSource``: the direction pool as a one-network method's
+    target source (GSS-CE's, and ``targets: gss`` of the loss baselines)."""
+    from ..handlers import drawn_label_distribution
+    from .one_network import TargetSource
+
+    def source(net, train_eval) -> TargetSource:
         pool = direction_pool(run, data, cfg)
         attach = lambda trainer: pool.attach(
             trainer, output_transform=lambda o: (o["logits"].float().softmax(1), o["index"]))
@@ -62,5 +71,4 @@ def build(run, data, cfg: GSSCEConfig, model=None):
                             lambda: {"switched_fraction": pool.switched_fraction()}, "pool",
                             signals={"switched_label": lambda: pool.drawn})
 
-    return build_one_network(run, data, cfg, model=model, bias_targets=None,
-                             targets_from=pool_targets)
+    return source

@@ -53,14 +53,18 @@ def train_eval_loader(run, cfg, data):
 
 
 def build_one_network(run, data, cfg, *, model=None, bias_targets,
-                      targets_from: Callable | None = None) -> MethodParts:
+                      targets_from: Callable | None = None,
+                      loss_fn: Callable | None = None) -> MethodParts:
     """One network trained by a :class:`~ignoise.steps.SupervisedStep`.
 
     Args:
         run, data, cfg, model: as for every method's ``build``.
         bias_targets: what the gradient-bias probe takes as the training targets.
         targets_from: ``(net, train_eval) -> TargetSource``, a per-sample target provider;
-            ``None`` trains on the given labels with plain cross-entropy.
+            ``None`` trains on the given labels.
+        loss_fn: the step's per-sample loss ``(logits, targets) -> (B,)``; ``None`` is
+            cross-entropy (with a target source, the screened cross-entropy, which skips
+            screened-out samples).
     """
     acc = run.accelerator
     train_eval = train_eval_loader(run, cfg, data)
@@ -78,10 +82,10 @@ def build_one_network(run, data, cfg, *, model=None, bias_targets,
 
     source = targets_from(net, train_eval) if targets_from is not None else None
     if source is None:
-        step = SupervisedStep(net, optimizer, acc)
+        step = SupervisedStep(net, optimizer, acc, loss_fn=loss_fn)
     else:  # screened_cross_entropy is cross-entropy that skips screened-out samples
         step = SupervisedStep(net, optimizer, acc, targets=source.targets,
-                              loss_fn=screened_cross_entropy)
+                              loss_fn=loss_fn or screened_cross_entropy)
         bias_targets = source.bias_targets
     trainer = create_trainer(step, epoch_samplers=[sampler], lr_schedulers=[scheduler])
     to_save = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "sampler": sampler}

@@ -12,8 +12,11 @@ from ignoise.methods import (
     CEConfig,
     DivideMixConfig,
     GALConfig,
+    GCEConfig,
     GSSCEConfig,
     GSSSSLConfig,
+    LabelSmoothingConfig,
+    SCEConfig,
     ScreeningConfig,
     get_method,
     register,
@@ -27,6 +30,7 @@ def test_every_method_is_registered_with_its_config():
     assert {name: spec.config for name, spec in METHODS.items()} == {
         "ce": CEConfig, "gal": GALConfig, "dividemix": DivideMixConfig,
         "gss_ssl": GSSSSLConfig, "gss_ce": GSSCEConfig, "screening": ScreeningConfig,
+        "gce": GCEConfig, "sce": SCEConfig, "label_smoothing": LabelSmoothingConfig,
     }
     for name, spec in METHODS.items():
         assert spec.name == name and spec.description and callable(spec.build)
@@ -61,7 +65,8 @@ def test_unknown_method_names_the_closest_and_the_list():
     with pytest.raises(ConfigError) as err:
         get_method("gall")
     assert str(err.value) == ("unknown method 'gall' (did you mean 'gal'?): expected one of "
-                              "ce, dividemix, gal, gss_ce, gss_ssl, screening")
+                              "ce, dividemix, gal, gce, gss_ce, gss_ssl, label_smoothing, sce, "
+                              "screening")
     with pytest.raises(ConfigError, match=r"^unknown method 'zzz': expected one of"):
         get_method("zzz")
 
