@@ -6,6 +6,7 @@ Importing this package registers every method without importing torch; ``build``
 """
 
 from .ce import CEConfig
+from .coteaching import CoTeachingConfig
 from .dividemix import DivideMixConfig, GSSSSLConfig
 from .gal import VARIANTS as GAL_VARIANTS
 from .gal import GALConfig
@@ -18,7 +19,7 @@ from .screening import ScreeningConfig
 __all__ = ["METHODS", "MethodSpec", "MethodParts", "get_method", "register", "train",
            "CEConfig", "GALConfig", "GAL_VARIANTS", "DivideMixConfig", "GSSSSLConfig",
            "GSSCEConfig", "ScreeningConfig", "DirectionPoolOptions", "GCEConfig", "SCEConfig",
-           "LabelSmoothingConfig"]
+           "LabelSmoothingConfig", "CoTeachingConfig"]
 
 
 def train(method: str, cfg, **kwargs) -> dict:

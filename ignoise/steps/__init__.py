@@ -2,6 +2,7 @@
 
 from .agreement import AGREEMENT_READINGS, MASKED_UPDATES, UPDATE_RULES, AgreementStep
 from .agreement_masks import AGREEMENT_GRANULARITIES, AgreementUnits, agreement_coefficients
+from .coteaching import CoTeachingStep, forget_rate_schedule, keep_count
 from .distillation import DistillationStep, distillation_loss, joint_probabilities
 from .dividemix import SWITCHABLE_TARGETS, DivideMixStep
 from .frozen_pair import FrozenPairStep
@@ -19,4 +20,4 @@ __all__ = ["SupervisedStep", "DivideMixStep", "SWITCHABLE_TARGETS", "co_guess", 
            "AGREEMENT_GRANULARITIES", "AgreementUnits", "agreement_coefficients",
            "DistillationStep", "distillation_loss", "joint_probabilities", "MaskedUpdate",
            "PhasedStep", "RandomUpdateStep", "WarmupAsPairStep", "PairAndDistillationStep",
-           "FrozenPairStep"]
+           "FrozenPairStep", "CoTeachingStep", "forget_rate_schedule", "keep_count"]

@@ -10,6 +10,7 @@ from ignoise.methods import (
     GAL_VARIANTS,
     METHODS,
     CEConfig,
+    CoTeachingConfig,
     DivideMixConfig,
     GALConfig,
     GCEConfig,
@@ -31,6 +32,7 @@ def test_every_method_is_registered_with_its_config():
         "ce": CEConfig, "gal": GALConfig, "dividemix": DivideMixConfig,
         "gss_ssl": GSSSSLConfig, "gss_ce": GSSCEConfig, "screening": ScreeningConfig,
         "gce": GCEConfig, "sce": SCEConfig, "label_smoothing": LabelSmoothingConfig,
+        "coteaching": CoTeachingConfig,
     }
     for name, spec in METHODS.items():
         assert spec.name == name and spec.description and callable(spec.build)
@@ -65,8 +67,8 @@ def test_unknown_method_names_the_closest_and_the_list():
     with pytest.raises(ConfigError) as err:
         get_method("gall")
     assert str(err.value) == ("unknown method 'gall' (did you mean 'gal'?): expected one of "
-                              "ce, dividemix, gal, gce, gss_ce, gss_ssl, label_smoothing, sce, "
-                              "screening")
+                              "ce, coteaching, dividemix, gal, gce, gss_ce, gss_ssl, "
+                              "label_smoothing, sce, screening")
     with pytest.raises(ConfigError, match=r"^unknown method 'zzz': expected one of"):
         get_method("zzz")
 

@@ -162,6 +162,7 @@ CASES = {
     "gce": ("gce", {}),
     "sce-gss_targets": ("sce", {"targets": "gss"}),
     "label_smoothing": ("label_smoothing", {}),
+    "coteaching": ("coteaching", {"num_gradual": 1}),
     "gal": ("gal", {"warmup_epochs": 1}),
     "gal-random_update": ("gal", {"warmup_epochs": 1, "variant": "random_update"}),
     "gal-ab_freeze": ("gal", {"warmup_epochs": 1, "variant": "ab_freeze"}),
