@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from ..data import epoch_generator, move_batch
 from .agreement_masks import AgreementUnits, agreement_coefficients
 from .masked_update import MaskedUpdate
+from .pair_optimizers import step_together
 
 __all__ = ["AgreementStep", "AGREEMENT_READINGS", "UPDATE_RULES", "MASKED_UPDATES"]
 
@@ -210,17 +211,7 @@ class AgreementStep:
         return draw < self.random_keep
 
     def _step_optimizers(self) -> None:
-        # Accelerate's prepared optimizer updates the fp16 loss scaler after each step, so the
-        # second optimizer would unscale with a scale its gradients were not made with: step
-        # both through the scaler, then update it once.
-        scaler = getattr(self.accelerator, "scaler", None)
-        if scaler is None:
-            self.optimizer_a.step()
-            self.optimizer_b.step()
-            return
-        for optimizer in (self.optimizer_a, self.optimizer_b):
-            scaler.step(getattr(optimizer, "optimizer", optimizer))
-        scaler.update()
+        step_together(self.accelerator, (self.optimizer_a, self.optimizer_b))
 
 
 def _grads(params: list[torch.nn.Parameter]) -> list[torch.Tensor]:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import move_batch
+from .pair_optimizers import step_together
 
 __all__ = ["CoTeachingStep", "forget_rate_schedule", "keep_count"]
 
@@ -136,12 +137,4 @@ class CoTeachingStep:
         }
 
     def _step_optimizers(self) -> None:
-        # As AgreementStep: with an fp16 loss scaler, step both through it and update it once.
-        scaler = getattr(self.accelerator, "scaler", None)
-        if scaler is None:
-            self.optimizer_a.step()
-            self.optimizer_b.step()
-            return
-        for optimizer in (self.optimizer_a, self.optimizer_b):
-            scaler.step(getattr(optimizer, "optimizer", optimizer))
-        scaler.update()
+        step_together(self.accelerator, (self.optimizer_a, self.optimizer_b))
