@@ -23,6 +23,7 @@ import statistics
 import time
 
 import torch
+from step_timing import device_line, sync, time_rounds
 
 from ignoise.engine import create_accelerator
 from ignoise.models import build_model
@@ -78,27 +79,13 @@ def main(argv=None) -> float:
     def gal_step():
         return gal(None, pair)["loss"]
 
-    def timed(fn) -> float:
-        sync(device)
-        start = time.perf_counter()
-        float(fn())  # the one read of the device, after the step
-        sync(device)
-        return time.perf_counter() - start
-
-    for fn in (two_plain_steps, gal_step):  # warm-up: allocations, kernels, momentum buffers
-        timed(fn)
-    plain, agreement = [], []
-    for i in range(iters):  # alternate which goes first, so that neither always follows the other
-        if i % 2:
-            agreement.append(timed(gal_step))
-        plain.append(timed(two_plain_steps))
-        if not i % 2:
-            agreement.append(timed(gal_step))
+    # the two take turns going first, so that neither always follows the other
+    times = time_rounds({"plain": two_plain_steps, "gal": gal_step}, iters, device)
+    plain, agreement = times["plain"], times["gal"]
     t_plain, t_gal = statistics.median(plain), statistics.median(agreement)
     ratio = t_gal / t_plain
     t_masks = agreement_machinery(gal, opt_a, opt_b, device)
-    print(f"device: {device} ({torch.get_num_threads()} CPU threads)"
-          f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}")
+    print(device_line(device))
     print(f"PreAct-ResNet18, 32x32, batch {args.batch_size} per network, {iters} timed "
           f"iterations, granularity {args.granularity}, reading {args.reading}")
     print(f"two plain supervised steps: {t_plain * 1000:.1f} ms (median)")
@@ -133,11 +120,6 @@ def agreement_machinery(gal: AgreementStep, opt_a, opt_b, device, reps: int = 10
         once()
     sync(device)
     return (time.perf_counter() - start) / reps
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ def run_identity(method: str, cfg) -> dict:
     in a git checkout, its commit."""
     from .. import __version__
 
-    return {"method": method, "config": _plain(dataclasses.asdict(cfg)),
+    # "labels": what the training labels were drawn with, once a method's conventions are
+    # applied (label-issues rebuilds them from it); it follows from the config.
+    labels = {"label_set": cfg.effective_label_set(),
+              "noise_options": cfg.effective_noise_options()}
+    return {"method": method, "config": _plain(dataclasses.asdict(cfg)), "labels": labels,
             "ignoise_version": __version__, "git_commit": _git_commit()}
 
 

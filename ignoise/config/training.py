@@ -8,7 +8,8 @@ from typing import Literal
 
 from .declare import ConfigError, coerce, param, spec_of
 
-__all__ = ["TrainingConfig", "DATASET_NAMES", "NOISE_NAMES", "MODEL_NAMES", "LOADER_NAMES"]
+__all__ = ["TrainingConfig", "DATASET_NAMES", "NOISE_NAMES", "MODEL_NAMES", "LOADER_NAMES",
+           "LABEL_SET_NAMES"]
 
 #: Named datasets (``ignoise.data.DATASETS``; kept here so flags are checked without torch).
 DATASET_NAMES = ("digits", "cifar10", "cifar100", "cifar10n", "cifar100n", "animal10n",
@@ -19,6 +20,10 @@ NOISE_NAMES = ("none", "sym", "asym", "pairflip", "instance")
 MODEL_NAMES = ("preact_resnet18", "resnet34", "resnet50", "digits_cnn")
 #: Loaders (``ignoise.data.LOADER_KINDS``).
 LOADER_NAMES = ("torch", "gpu", "ffcv")
+#: CIFAR-N's label sets per dataset (``ignoise.data.datasets.cifar_n.CIFAR_N_LABEL_SETS``), the
+#: first of each the one the CIFAR-N benchmark reports first.
+LABEL_SET_NAMES = {"cifar10n": ("aggre", "random1", "random2", "random3", "worse"),
+                   "cifar100n": ("noisy100",)}
 
 
 @dataclass
@@ -38,6 +43,9 @@ class TrainingConfig:
     noise_rate: float = param(0.0, "fraction of corrupted training labels", low=0.0, high=1.0,
                               high_open=True)
     noise_options: dict = param({}, "extra options of the noise generator (ignoise.noise)")
+    label_set: str | None = param(None, "CIFAR-N annotation trained on: aggre, random1-3 or "
+                                  "worse (CIFAR-10N), noisy100 (CIFAR-100N); null: aggre / "
+                                  "noisy100, the first the CIFAR-N benchmark reports")
     val_fraction: float = param(0.0, "fraction of the noisy training set held out, stratified "
                                 "by its given labels, as a validation set that selects the "
                                 "epoch reported as test_acc_at_best_val (0: none)", low=0.0,
@@ -104,10 +112,30 @@ class TrainingConfig:
         if self.resume and self.overwrite:
             raise ConfigError(f"{where}: resume and overwrite both set: continue the run or "
                               "replace it, not both")
+        if self.label_set is not None:
+            offered = LABEL_SET_NAMES.get(self.dataset)
+            if offered is None:
+                raise ConfigError(f"{where}: label_set = {self.label_set!r} with dataset = "
+                                  f"{self.dataset!r}: only cifar10n and cifar100n have label "
+                                  "sets; set label_set to null")
+            if self.label_set not in offered:
+                raise ConfigError(f"{where}: label_set = {self.label_set!r} is not offered by "
+                                  f"{self.dataset}: expected one of {', '.join(offered)}")
         if self.noise == "none" and self.noise_rate > 0:
             raise ConfigError(f"{where}: noise_rate = {self.noise_rate} with noise = 'none' "
                               "would train on clean labels: pass --noise (sym, asym, pairflip "
                               "or instance), or --noise-rate 0")
+
+    def effective_label_set(self) -> str | None:
+        """The CIFAR-N label set trained on (``label_set`` or the dataset's first), else
+        ``None``."""
+        offered = LABEL_SET_NAMES.get(self.dataset)
+        return None if offered is None else (self.label_set or offered[0])
+
+    def effective_noise_options(self) -> dict:
+        """The options the noise generator gets: ``noise_options`` (a method may add its
+        paper's convention, e.g. DivideMix's symmetric noise)."""
+        return dict(self.noise_options)
 
     def replace(self, **changes):
         """A copy with ``changes`` applied (and validated)."""

@@ -54,6 +54,7 @@ from .loaders import (
 )
 from .samplers import (
     CODIVIDE_GROUPS,
+    PHASE_GROUPS,
     SAMPLING_MODES,
     ClassBalancedSubsetSampler,
     ClassDistributionAgreementSampler,
@@ -80,7 +81,8 @@ __all__ = [
     # samplers
     "ShardedRandomSampler", "ShardedEvalSampler", "epoch_generator",
     "ClassDistributionAgreementSampler", "SAMPLING_MODES",
-    "CoDivideBatchSampler", "CODIVIDE_GROUPS", "collate_codivide", "make_codivide_loader",
+    "CoDivideBatchSampler", "CODIVIDE_GROUPS", "PHASE_GROUPS", "collate_codivide",
+    "make_codivide_loader",
     "ClassBalancedSubsetSampler",
     # loaders
     "LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders",

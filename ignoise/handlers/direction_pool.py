@@ -10,10 +10,13 @@ import torch
 from ignite.engine import Engine, Events
 
 __all__ = ["DirectionPool", "strategy_values", "pool_probabilities", "PREDICTED_CONFIDENCE",
-           "REDRAW"]
+           "ORIGINAL_WEIGHT", "REDRAW"]
 
 #: Readings of the predicted strategy's weight (see :func:`strategy_values`).
 PREDICTED_CONFIDENCE = ("predicted", "given")
+#: What weighs the original strategy: the predicted probability of the given label (the
+#: poster's ``p_y~``) or a clean probability handed to the pool (DivideMix's co-divide).
+ORIGINAL_WEIGHT = ("given_prob", "clean_prob")
 #: How often a sample's target is drawn again.
 REDRAW = ("epoch", "iteration")
 
@@ -26,16 +29,23 @@ def strategy_values(
     lambda1: float,
     lambda2: float,
     predicted_confidence: str = "predicted",
+    confidence_gate: float = 0.0,
+    clean_prob: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The three strategies' weights at training progress ``t = e / E``.
 
-    - original, on the given label: ``v_or = p_y~ (1 - t)``;
+    - original, on the given label: ``v_or = p_y~ (1 - t)``, or ``w (1 - t)`` with a clean
+      probability ``w`` (``clean_prob``, e.g. the co-divide's) in place of ``p_y~``;
     - predicted, on the predicted class ``argmax p``: ``v_pr = c lambda1 t``, where ``c`` is the
       predicted class's confidence ``max_k p_k`` (``predicted_confidence="predicted"``, the
       default) or, reading the poster's formula literally, the given label's ``p_y~``
       (``"given"``);
     - random, on every class alike: ``v_rd = lambda2 t``, the weight of one uniformly random
       class, i.e. ``lambda2 t / K`` on each class in expectation.
+
+    With ``confidence_gate = g > 0`` the predicted strategy fires only where the prediction is
+    confident, ``max_k p_k >= g`` (``v_pr = 0`` elsewhere): an uncertain sample then switches
+    between its given label and random directions instead of following a guess.
 
     Why the default reads ``c = max p``: the poster wants confident mislabeled samples to get
     their prediction as the principal direction; with ``c = p_y~`` a confidently mislabeled
@@ -47,6 +57,8 @@ def strategy_values(
         progress: ``t = e / E`` in [0, 1].
         lambda1, lambda2: the schedules' scales.
         predicted_confidence: ``"predicted"`` or ``"given"``.
+        confidence_gate: ``g`` in [0, 1); 0 (the poster) never gates.
+        clean_prob: optional ``(N,)`` weights of the original strategy in place of ``p_y~``.
 
     Returns:
         ``(v_or, v_pr, v_rd)``, each ``(N,)``.
@@ -62,9 +74,13 @@ def strategy_values(
         raise ValueError(f"predicted_confidence must be one of {PREDICTED_CONFIDENCE}, "
                          f"got {predicted_confidence!r}")
     p_given = predictions.gather(1, given.unsqueeze(1)).squeeze(1)
-    confidence = predictions.max(dim=1).values if predicted_confidence == "predicted" else p_given
-    v_or = p_given * (1.0 - progress)
+    top = predictions.max(dim=1).values
+    confidence = top if predicted_confidence == "predicted" else p_given
+    original = p_given if clean_prob is None else clean_prob.to(p_given)
+    v_or = original * (1.0 - progress)
     v_pr = confidence * (lambda1 * progress)
+    if confidence_gate > 0:
+        v_pr = v_pr * (top >= confidence_gate)
     v_rd = torch.full_like(v_or, lambda2 * progress)
     return v_or, v_pr, v_rd
 
@@ -77,11 +93,17 @@ def pool_probabilities(
     lambda1: float,
     lambda2: float,
     predicted_confidence: str = "predicted",
+    confidence_gate: float = 0.0,
+    clean_prob: torch.Tensor | None = None,
+    keep_given: float | None = None,
 ) -> torch.Tensor:
     """The normalized pool: ``v_or e_y~ + v_pr e_argmax(p) + (v_rd / K) 1``, rows summing to 1.
 
     A row whose three weights are all zero (possible only when ``p_y~ = 0`` exactly) becomes
-    uniform.
+    uniform. With ``keep_given = k``, a sample whose original weight (``p_y~``, or its clean
+    probability) is at least ``k`` keeps its given label (a one-hot row): a sample judged
+    clean with confidence follows its principal direction, the given one, and only the
+    uncertain rest switch. The other arguments are :func:`strategy_values`'s.
 
     Examples:
         >>> import torch
@@ -91,12 +113,19 @@ def pool_probabilities(
     """
     num_classes = predictions.shape[1]
     v_or, v_pr, v_rd = strategy_values(predictions, given, progress, lambda1=lambda1,
-                                       lambda2=lambda2, predicted_confidence=predicted_confidence)
+                                       lambda2=lambda2, predicted_confidence=predicted_confidence,
+                                       confidence_gate=confidence_gate, clean_prob=clean_prob)
     pool = (v_rd / num_classes).unsqueeze(1).expand_as(predictions).clone()
     pool.scatter_add_(1, given.unsqueeze(1), v_or.unsqueeze(1))
     pool.scatter_add_(1, predictions.argmax(dim=1, keepdim=True), v_pr.unsqueeze(1))
     pool = pool + 1e-12 / num_classes
-    return pool / pool.sum(dim=1, keepdim=True)
+    pool = pool / pool.sum(dim=1, keepdim=True)
+    if keep_given is not None:
+        original = (predictions.gather(1, given.unsqueeze(1)).squeeze(1) if clean_prob is None
+                    else clean_prob.to(pool))
+        one_hot = torch.zeros_like(pool).scatter_(1, given.unsqueeze(1), 1.0)
+        pool = torch.where((original >= keep_given).unsqueeze(1), one_hot, pool)
+    return pool
 
 
 class DirectionPool:
@@ -135,6 +164,15 @@ class DirectionPool:
         predicted_confidence: see :func:`strategy_values`.
         momentum: ``0`` rebuilds the pool from the latest predictions only; ``m > 0`` keeps
             ``m`` of the previous pool (an accumulating reading of "updating the pool").
+        max_progress: the schedules stop at ``t = min(e / E, max_progress)``; 1 (the poster)
+            lets the original strategy fade out completely.
+        confidence_gate: the predicted strategy fires only where ``max_k p_k`` reaches it
+            (:func:`strategy_values`); 0 (the poster) never gates.
+        keep_given: samples whose original weight reaches it keep their given label
+            (:func:`pool_probabilities`); ``None`` (the poster) switches every sample.
+        original_weight: ``"given_prob"`` (the poster's ``p_y~``) or ``"clean_prob"``: the
+            clean probability from the ``clean_prob`` callable of :meth:`attach` (GSS-SSL:
+            the co-divide's, averaged over the two networks).
         seed: seed of the draws.
         device: where the pool lives (the accelerator's device).
 
@@ -159,6 +197,10 @@ class DirectionPool:
         redraw: str = "epoch",
         predicted_confidence: str = "predicted",
         momentum: float = 0.0,
+        max_progress: float = 1.0,
+        confidence_gate: float = 0.0,
+        keep_given: float | None = None,
+        original_weight: str = "given_prob",
         seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
@@ -173,6 +215,15 @@ class DirectionPool:
             raise ValueError(f"lambda1 and lambda2 must be non-negative, got {lambda1}, {lambda2}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        if not 0.0 < max_progress <= 1.0:
+            raise ValueError(f"max_progress must lie in (0, 1], got {max_progress}")
+        if not 0.0 <= confidence_gate < 1.0:
+            raise ValueError(f"confidence_gate must lie in [0, 1), got {confidence_gate}")
+        if keep_given is not None and not 0.0 < keep_given <= 1.0:
+            raise ValueError(f"keep_given must lie in (0, 1] or be None, got {keep_given}")
+        if original_weight not in ORIGINAL_WEIGHT:
+            raise ValueError(f"original_weight must be one of {ORIGINAL_WEIGHT}, "
+                             f"got {original_weight!r}")
         self.device = torch.device(device)
         self.given = torch.as_tensor(given, dtype=torch.long).to(self.device)
         given_ok = self.given.ndim == 1 and 0 <= int(self.given.min())
@@ -183,6 +234,9 @@ class DirectionPool:
         self.lambda1, self.lambda2 = float(lambda1), float(lambda2)
         self.redraw, self.predicted_confidence = redraw, predicted_confidence
         self.momentum, self.seed = float(momentum), int(seed)
+        self.max_progress, self.confidence_gate = float(max_progress), float(confidence_gate)
+        self.keep_given = None if keep_given is None else float(keep_given)
+        self.original_weight = original_weight
         self.probs = torch.nn.functional.one_hot(self.given, self.num_classes).float()
         self.drawn = self.given.clone()
         self.progress = 0.0
@@ -192,6 +246,7 @@ class DirectionPool:
         self._count: torch.Tensor | None = None
         self._output_transform: Callable | None = None
         self._predictions: Callable | None = None
+        self._clean_prob: Callable | None = None
 
     # -- attaching -------------------------------------------------------------------------
 
@@ -201,6 +256,7 @@ class DirectionPool:
         *,
         output_transform: Callable[[dict], tuple[torch.Tensor, torch.Tensor]] | None = None,
         predictions: Callable[[], torch.Tensor | None] | None = None,
+        clean_prob: Callable[[], torch.Tensor | None] | None = None,
     ) -> None:
         """Register the pool on ``trainer``.
 
@@ -210,10 +266,16 @@ class DirectionPool:
                 predictions, e.g. ``lambda o: (o["logits"].softmax(1), o["index"])``.
             predictions: ``() -> (N, K) | None``, read at each ``EPOCH_STARTED``; attach the
                 pool after the handler that computes them.
+            clean_prob: ``() -> (N,) | None``, read with the predictions: each sample's clean
+                probability (e.g. ``lambda: division.clean_prob.mean(0)`` of a
+                :class:`CoDivide`); needed by ``original_weight="clean_prob"``.
         """
         if (output_transform is None) == (predictions is None):
             raise ValueError("give exactly one of output_transform= and predictions=")
+        if self.original_weight == "clean_prob" and clean_prob is None:
+            raise ValueError('original_weight="clean_prob" needs attach(..., clean_prob=...)')
         self._output_transform, self._predictions = output_transform, predictions
+        self._clean_prob = clean_prob
         trainer.add_event_handler(Events.EPOCH_STARTED, self._epoch_started)
         if output_transform is not None:
             trainer.add_event_handler(Events.ITERATION_COMPLETED, self._collect)
@@ -224,7 +286,7 @@ class DirectionPool:
         if self._predictions is not None:
             predictions = self._predictions()
             if predictions is not None:
-                self.update(predictions, epoch - 1)
+                self.update(predictions, epoch - 1, clean_prob=self._current_clean_prob())
         self.start_epoch(epoch)
 
     def start_epoch(self, epoch: int) -> None:
@@ -251,24 +313,40 @@ class DirectionPool:
         total, count = idist.all_reduce(self._sum), idist.all_reduce(self._count)
         seen = count > 0
         predictions = total / count.clamp_min(1.0).unsqueeze(1)
-        self.update(predictions, engine.state.epoch, rows=seen)
+        self.update(predictions, engine.state.epoch, rows=seen,
+                    clean_prob=self._current_clean_prob())
         self._sum = self._count = None
+
+    def _current_clean_prob(self) -> torch.Tensor | None:
+        if self.original_weight != "clean_prob" or self._clean_prob is None:
+            return None
+        return self._clean_prob()
 
     # -- the pool --------------------------------------------------------------------------
 
     def update(self, predictions: torch.Tensor, epoch: int,
-               rows: torch.Tensor | None = None) -> None:
+               rows: torch.Tensor | None = None,
+               clean_prob: torch.Tensor | None = None) -> None:
         """Rebuild the pool from ``(N, K)`` predictions after ``epoch`` completed epochs.
 
         Args:
             predictions: predicted distributions of every sample.
-            epoch: completed epochs ``e``; the schedules use ``t = min(e / E, 1)``.
+            epoch: completed epochs ``e``; the schedules use
+                ``t = min(e / E, max_progress)``.
             rows: optional ``(N,)`` mask of the samples to update (the others keep their pool).
+            clean_prob: ``(N,)`` clean probabilities; used with
+                ``original_weight="clean_prob"`` (ignored otherwise).
         """
-        self.progress = min(max(epoch / self.total_epochs, 0.0), 1.0)
+        self.progress = min(max(epoch / self.total_epochs, 0.0), self.max_progress)
+        if self.original_weight != "clean_prob":
+            clean_prob = None
+        elif clean_prob is not None:
+            clean_prob = clean_prob.to(self.device).float()
         fresh = pool_probabilities(predictions.to(self.device).float(), self.given, self.progress,
                                    lambda1=self.lambda1, lambda2=self.lambda2,
-                                   predicted_confidence=self.predicted_confidence)
+                                   predicted_confidence=self.predicted_confidence,
+                                   confidence_gate=self.confidence_gate, clean_prob=clean_prob,
+                                   keep_given=self.keep_given)
         if self.momentum > 0:
             fresh = self.momentum * self.probs + (1.0 - self.momentum) * fresh
         if rows is not None:

@@ -65,7 +65,7 @@ def run_training_set(run_dir: str | Path, given_label: np.ndarray, *,
     from ..data import DATASETS, build_noisy_data
 
     identity = read_run_identity(run_dir)
-    cfg = identity["config"]
+    cfg, labels = identity["config"], identity.get("labels", {})
     name = cfg["dataset"]
     if name not in DATASETS:
         raise ValueError(f"the run trained on dataset {name!r}, which ignoise cannot rebuild by "
@@ -73,8 +73,9 @@ def run_training_set(run_dir: str | Path, given_label: np.ndarray, *,
     root = data_root if data_root is not None else cfg.get("data_root", "data")
     data = build_noisy_data(name, root, noise=cfg.get("noise", "none"),
                             noise_rate=cfg.get("noise_rate", 0.0), seed=cfg.get("seed", 0),
-                            label_set=cfg.get("label_set"),
-                            noise_options=cfg.get("noise_options") or None)
+                            label_set=labels.get("label_set", cfg.get("label_set")),
+                            noise_options=labels.get("noise_options",
+                                                     cfg.get("noise_options")) or None)
     if cfg.get("val_fraction"):  # the evidence indexes the samples trained on
         data = data.hold_out(cfg["val_fraction"], cfg.get("seed", 0))
     targets = np.asarray(data.train.targets)

@@ -6,11 +6,20 @@ Importing this package registers every method without importing torch; ``build``
 """
 
 from .ce import CEConfig
+from .colearning import CoLearningConfig
 from .coteaching import CoTeachingConfig
+from .coteaching_plus import CoTeachingPlusConfig
+from .decoupling import DecouplingConfig
 from .dividemix import DivideMixConfig, GSSSSLConfig
+from .elr import ELRConfig
+from .elr_plus import ELRPlusConfig
+from .fdiv import FDivConfig
+from .fine import FineConfig
 from .gal import VARIANTS as GAL_VARIANTS
 from .gal import GALConfig
 from .gss_ce import DirectionPoolOptions, GSSCEConfig
+from .jocor import JoCoRConfig
+from .mentornet import MentorNetConfig
 from .parts import MethodParts
 from .registry import METHODS, MethodSpec, get_method, register
 from .robust_losses import GCEConfig, LabelSmoothingConfig, SCEConfig
@@ -19,7 +28,10 @@ from .screening import ScreeningConfig
 __all__ = ["METHODS", "MethodSpec", "MethodParts", "get_method", "register", "train",
            "CEConfig", "GALConfig", "GAL_VARIANTS", "DivideMixConfig", "GSSSSLConfig",
            "GSSCEConfig", "ScreeningConfig", "DirectionPoolOptions", "GCEConfig", "SCEConfig",
-           "LabelSmoothingConfig", "CoTeachingConfig"]
+           "LabelSmoothingConfig", "CoTeachingConfig",
+           "MentorNetConfig", "CoLearningConfig", "CoTeachingPlusConfig", "DecouplingConfig",
+           "JoCoRConfig", "ELRConfig", "ELRPlusConfig",
+           "FDivConfig", "FineConfig"]
 
 
 def train(method: str, cfg, **kwargs) -> dict:

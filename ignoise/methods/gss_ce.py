@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import param
+from ..config import ConfigError, param
 from .ce import CEConfig
 from .registry import register
 
@@ -27,11 +27,28 @@ class DirectionPoolOptions:
         "predicted", "c of v_pr: the probability of the predicted class, or of the given one")
     pool_momentum: float = param(0.0, "moving average of the pool over epochs", low=0.0,
                                  high=1.0, high_open=True)
+    max_progress: float = param(1.0, "the schedules stop at t = min(e / E, max_progress) "
+                                "(1: the poster, v_or fades out)", low=0.0, high=1.0,
+                                low_open=True)
+    confidence_gate: float = param(0.0, "v_pr only where max p reaches it (0: never gated)",
+                                   low=0.0, high=1.0, high_open=True)
+    keep_given: float | None = param(None, "samples whose original weight reaches it keep "
+                                     "their given label (null: all switch)", low=0.0, high=1.0,
+                                     low_open=True)
+    original_weight: Literal["given_prob", "clean_prob"] = param(
+        "given_prob", "weight of v_or: p of the given label, or the co-divide's clean "
+        "probability (GSS-SSL only)")
 
 
 @dataclass
 class GSSCEConfig(CEConfig, DirectionPoolOptions):
     """GSS-CE's hyper-parameters: CE's and the direction pool's."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.original_weight == "clean_prob":
+            raise ConfigError("original_weight = clean_prob needs a co-divide (gss_ssl); "
+                              "one-network GSS has no clean probability: use given_prob")
 
 
 def direction_pool(run, data, cfg):
@@ -43,7 +60,9 @@ def direction_pool(run, data, cfg):
     return DirectionPool(torch.as_tensor(data.train.targets), data.num_classes,
                          total_epochs=cfg.epochs, lambda1=cfg.lambda1, lambda2=cfg.lambda2,
                          redraw=cfg.redraw, predicted_confidence=cfg.predicted_confidence,
-                         momentum=cfg.pool_momentum, seed=cfg.seed, device=run.device)
+                         momentum=cfg.pool_momentum, max_progress=cfg.max_progress,
+                         confidence_gate=cfg.confidence_gate, keep_given=cfg.keep_given,
+                         original_weight=cfg.original_weight, seed=cfg.seed, device=run.device)
 
 
 @register("gss_ce", GSSCEConfig, default_config="gss_ce.yaml",
@@ -62,6 +81,10 @@ def pool_targets(run, data, cfg):
     target source (GSS-CE's, and ``targets: gss`` of the loss baselines)."""
     from ..handlers import drawn_label_distribution
     from .one_network import TargetSource
+
+    if cfg.original_weight == "clean_prob":
+        raise ConfigError("original_weight = clean_prob needs a co-divide (gss_ssl); a "
+                          "one-network method's pool has no clean probability: use given_prob")
 
     def source(net, train_eval) -> TargetSource:
         pool = direction_pool(run, data, cfg)

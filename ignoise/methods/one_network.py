@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..data import build_eval_loader, build_loaders, loader_sampler
+from ..data import build_eval_loader
 from ..engine import create_trainer
 from ..handlers import GradientBias
 from ..losses import screened_cross_entropy
 from ..steps import SupervisedStep
-from .components import new_network, sgd_with_schedule, test_evaluators
+from .components import prepared_network, test_evaluators, train_test_loaders
 from .parts import MethodParts
 
 __all__ = ["build_one_network", "train_eval_loader", "TargetSource"]
@@ -68,17 +68,8 @@ def build_one_network(run, data, cfg, *, model=None, bias_targets,
     """
     acc = run.accelerator
     train_eval = train_eval_loader(run, cfg, data)
-    net = new_network(cfg, data, model)
-    optimizer, scheduler = sgd_with_schedule(cfg, net)
-    net, optimizer = acc.prepare(net, optimizer)
-    plain = acc.unwrap_model(net)
-
-    batch = run.per_process(cfg.batch_size)
-    train_loader, test_loader = build_loaders(
-        cfg.loader, data.train, data.test, batch_size=batch, eval_batch_size=cfg.eval_batch_size,
-        num_workers=cfg.num_workers, device=run.device, dataset_name=data.name,
-        cache_dir=cfg.cache_dir, **run.shard)
-    sampler = loader_sampler(train_loader)
+    net, optimizer, scheduler, plain = prepared_network(run, cfg, data, model)
+    train_loader, test_loader, sampler = train_test_loaders(run, cfg, data)
 
     source = targets_from(net, train_eval) if targets_from is not None else None
     if source is None:

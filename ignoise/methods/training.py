@@ -57,7 +57,10 @@ def train(method: str, cfg, *, data: NoisyData | None = None, model=None,
     if data is None:
         data = build_noisy_data(cfg.dataset, cfg.data_root, noise=cfg.noise,
                                 noise_rate=cfg.noise_rate, seed=cfg.seed, download=cfg.download,
-                                noise_options=cfg.noise_options)
+                                label_set=cfg.effective_label_set(),
+                                noise_options=cfg.effective_noise_options())
+        run.config.update(label_set=cfg.effective_label_set(),
+                          noise_options_used=cfg.effective_noise_options())
     else:
         run.config.update(dataset=data.name, noise=data.noise.kind)
     if cfg.val_fraction > 0:

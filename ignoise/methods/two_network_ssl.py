@@ -40,20 +40,22 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
     plain = [acc.unwrap_model(net) for net in nets]
     pool = pool(run, data, cfg) if pool is not None else None
 
-    sampler = CoDivideBatchSampler(n, batch, epoch_length=cfg.epoch_length, **shard)
+    sampler = CoDivideBatchSampler(n, batch, epoch_length=cfg.epoch_length,
+                                   alternate=cfg.alternate, **shard)
     train_loader, test_loader = build_loaders(cfg.loader, data.train, data.test, batch_size=batch,
                                               eval_batch_size=eval_batch, seed=shard["seed"],
                                               codivide_sampler=sampler, views=2, **where)
     epochs = loader_sampler(train_loader)  # the co-divide sampler, or the loader that owns it
     division = CoDivide(nets, train_eval, num_samples=n, num_classes=k,
-                        warmup_epochs=cfg.warmup_epochs, threshold=cfg.p_threshold,
-                        sampler=sampler, loss_history=cfg.loss_history,
+                        warmup_epochs=cfg.warmup_epochs, threshold=cfg.effective_p_threshold(),
+                        sampler=sampler, loss_history=cfg.effective_loss_history(),
                         predictions_every_epoch=pool is not None, accelerator=acc, seed=cfg.seed)
     lambda_u, penalty = cfg.effective_lambda_u(), cfg.effective_confidence_penalty()
     step = DivideMixStep(nets, optimizers, acc, division=division, num_classes=k,
                          warmup_epochs=cfg.warmup_epochs, lambda_u=lambda_u,
                          temperature=cfg.temperature, alpha=cfg.alpha,
                          rampup_epochs=cfg.rampup_epochs, confidence_penalty=penalty,
+                         labeled_only=cfg.labeled_rows_only, alternate=cfg.alternate,
                          **({"targets": pool.draw_targets, "switched": cfg.gss_switched}
                             if pool is not None else {}))
 
@@ -64,7 +66,8 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
         to_save.update({f"model_{i}": net, f"optimizer_{i}": opt, f"scheduler_{i}": sched})
     sources = [lambda: division.summary(data.train.clean_targets, given)]
     if pool is not None:
-        pool.attach(trainer, predictions=lambda: division.predictions)
+        pool.attach(trainer, predictions=lambda: division.predictions,
+                    clean_prob=lambda: division.clean_prob.mean(dim=0))
         to_save["pool"] = pool
         sources.append(lambda: {"switched_fraction": pool.switched_fraction()})
     bias = None
@@ -76,12 +79,19 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
         bias.attach(trainer)
         to_save["gradient_bias"] = bias
 
-    # DivideMix tests the mean of the two networks' softmax outputs.
+    # DivideMix tests the sum of the two networks' logits; the mean of their softmax outputs is
+    # the other reading. Both rank classes alike per network; they differ only in the ensemble.
+    if cfg.test_ensemble == "logits":
+        predict_test = lambda x: plain[0](x) + plain[1](x)
+    else:
+        predict_test = lambda x: (plain[0](x).softmax(1) + plain[1](x).softmax(1)) / 2
     predict = lambda x: (plain[0](x).softmax(1) + plain[1](x).softmax(1)) / 2
-    evaluators = test_evaluators(run, cfg, data, predict, test_loader, models=plain,
+    evaluators = test_evaluators(run, cfg, data, predict_test, test_loader, models=plain,
                                  topk=cfg.topk)
     extra = lambda history: {"noise_report": data.noise.summary(), "lambda_u": lambda_u,
                              "confidence_penalty": penalty,
+                             "p_threshold": cfg.effective_p_threshold(),
+                             "loss_history": cfg.effective_loss_history(),
                              **({"gradient_bias": bias.rows} if bias is not None else {})}
     signals = {"clean_prob": lambda: division.clean_prob.mean(dim=0)}
     if pool is not None:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import move_batch
-from .pair_optimizers import step_together
+from .pair_step import PairStep
 
 __all__ = ["CoTeachingStep", "forget_rate_schedule", "keep_count"]
 
@@ -57,7 +57,7 @@ def keep_count(batch_size: int, forget_rate: float) -> int:
     return max(1, min(batch_size, math.ceil((1.0 - forget_rate) * batch_size - 1e-9)))
 
 
-class CoTeachingStep:
+class CoTeachingStep(PairStep):
     """One Co-teaching iteration of networks A and B on the same batch.
 
     Both networks are forwarded on the whole batch (train mode, as the authors' code). Each
@@ -74,9 +74,12 @@ class CoTeachingStep:
         accelerator: the run's Accelerator.
         forget_rate: ``completed_epochs -> 1 - R(T)`` (see :func:`forget_rate_schedule`).
         loss_fn: per-sample loss ``(logits, y) -> (B,)``; default cross-entropy.
+        targets: ``batch -> (B,)`` labels that replace the given ones in the losses both
+            networks rank and learn from (GSS's direction pool, ``targets: gss``).
 
     Returns (per call): ``loss`` (A's plus B's), ``loss_a``, ``loss_b`` (each the mean over the
-    samples it was updated on), detached 0-d tensors, and ``index`` and ``y``.
+    samples it was updated on), detached 0-d tensors, ``logits`` (A's, detached: what a
+    direction pool collects), and ``index`` and ``y``.
 
     Examples:
         >>> from accelerate import Accelerator
@@ -100,41 +103,33 @@ class CoTeachingStep:
         *,
         forget_rate: Callable[[int], float],
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+        targets: Callable[[dict], torch.Tensor] | None = None,
     ) -> None:
-        self.model_a, self.model_b = model_a, model_b
-        self.optimizer_a, self.optimizer_b = optimizer_a, optimizer_b
-        self.accelerator = accelerator
+        super().__init__(model_a, model_b, optimizer_a, optimizer_b, accelerator)
         self.forget_rate = forget_rate
         self.loss_fn = loss_fn or (lambda logits, y: F.cross_entropy(logits, y, reduction="none"))
+        self.targets = targets
         self.kept_a: torch.Tensor | None = None
         self.kept_b: torch.Tensor | None = None
 
     def __call__(self, engine, batch: dict) -> dict:
         batch = move_batch(batch, self.accelerator.device)
-        x, y = batch["x"], batch["y"]
-        completed = engine.state.epoch - 1 if engine is not None else 0
-        k = keep_count(x.shape[0], self.forget_rate(completed))
-        self.model_a.train()
-        self.model_b.train()
-        with self.accelerator.autocast():
-            logits_a, logits_b = self.model_a(x).float(), self.model_b(x).float()
+        x = batch["x"]
+        y = self.targets(batch) if self.targets is not None else batch["y"]
+        k = keep_count(x.shape[0], self.forget_rate(self.completed_epochs(engine)))
+        logits_a, logits_b = self.forward_pair(x)
         per_sample_a, per_sample_b = self.loss_fn(logits_a, y), self.loss_fn(logits_b, y)
         # Each network's small-loss samples (step 4-5); the peer learns on them (step 6-7).
         self.kept_a = torch.argsort(per_sample_a.detach())[:k]
         self.kept_b = torch.argsort(per_sample_b.detach())[:k]
         loss_a = per_sample_a.index_select(0, self.kept_b).mean()
         loss_b = per_sample_b.index_select(0, self.kept_a).mean()
-        self.optimizer_a.zero_grad(set_to_none=True)
-        self.optimizer_b.zero_grad(set_to_none=True)
-        self.accelerator.backward(loss_a + loss_b)  # separate graphs: each gets its own
-        self._step_optimizers()
+        self.backward_and_step(loss_a + loss_b)  # separate graphs: each gets its own
         return {
             "loss": (loss_a + loss_b).detach(),
             "loss_a": loss_a.detach(),
             "loss_b": loss_b.detach(),
+            "logits": logits_a.detach(),
             "index": batch["index"],
             "y": y,
         }
-
-    def _step_optimizers(self) -> None:
-        step_together(self.accelerator, (self.optimizer_a, self.optimizer_b))

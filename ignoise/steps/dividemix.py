@@ -22,9 +22,12 @@ SWITCHABLE_TARGETS = ("warmup", "labeled", "unlabeled")
 class DivideMixStep:
     """One iteration of DivideMix for both networks.
 
-    The batch is a co-divide batch ``{"a": {"labeled", "unlabeled"}, "b": {...}}`` from a
-    :class:`~ignoise.data.CoDivideBatchSampler` over a
-    :class:`~ignoise.data.TwoViewDataset` (``x`` and ``x2`` are two augmentations).
+    The batch is a co-divide batch from a :class:`~ignoise.data.CoDivideBatchSampler` over a
+    :class:`~ignoise.data.TwoViewDataset` (``x`` and ``x2`` are two augmentations):
+    ``{"a": {"labeled", "unlabeled"}, "b": {...}}`` when the networks alternate every
+    iteration (A then B), or ``{"labeled", "unlabeled"}`` of one network when they alternate
+    by epoch (``alternate="epoch"``, DivideMix's loop: A for the first half of the epoch's
+    iterations, B for the second, the sampler's two phases).
 
     - Warm-up (``epoch <= warmup_epochs``): each network takes a cross-entropy step on its
       ``labeled`` and ``unlabeled`` halves together (both are drawn from all samples then),
@@ -36,9 +39,11 @@ class DivideMixStep:
       mixup; the loss is ``L_x + lambda_u r(t) L_u + KL(uniform || mean prediction)`` with
       ``r`` the 16-epoch linear ramp-up after the warm-up.
 
-    With ``lambda_u = 0`` (DivideMix's Clothing1M and WebVision settings) only the mixed
-    labeled rows are forwarded and trained, as in DivideMix's code for those datasets; their
-    mixup partners still come from all four views.
+    With ``labeled_only`` (DivideMix's Clothing1M and WebVision code, where ``lambda_u = 0``)
+    only the mixed labeled rows are forwarded and trained; their mixup partners still come
+    from all four views. Otherwise all four views are forwarded whatever ``lambda_u``, as
+    DivideMix's CIFAR code (whose ``lambda_u = 0`` settings still feed the unlabeled rows to
+    BatchNorm and the prior penalty).
 
     GSS-SSL: with ``targets`` (a direction pool's ``draw_targets``), the drawn directions
     replace the given labels where ``switched`` says: ``"warmup"`` (the warm-up's CE targets),
@@ -59,6 +64,8 @@ class DivideMixStep:
         rampup_epochs: length of the unlabeled weight's ramp-up.
         confidence_penalty: add the negative-entropy penalty to the warm-up.
         prior_penalty: add the uniform-prior regularizer.
+        labeled_only: forward and train only the mixed labeled rows (see above).
+        alternate: ``"iteration"`` or ``"epoch"``, the batches' layout (see above).
         targets: ``batch -> (B,)`` class indices that replace the given labels (GSS).
         switched: which targets ``targets`` replaces (subset of :data:`SWITCHABLE_TARGETS`).
 
@@ -100,6 +107,8 @@ class DivideMixStep:
         rampup_epochs: float = 16.0,
         confidence_penalty: bool = False,
         prior_penalty: bool = True,
+        labeled_only: bool = False,
+        alternate: str = "iteration",
         targets: Callable[[dict], torch.Tensor] | None = None,
         switched: Sequence[str] = ("labeled",),
     ) -> None:
@@ -114,6 +123,9 @@ class DivideMixStep:
             raise ValueError(f"temperature must lie in (0, 1], got {temperature}")
         if alpha <= 0:
             raise ValueError(f"alpha must be positive, got {alpha}")
+        if alternate not in ("iteration", "epoch"):
+            raise ValueError(f"alternate must be 'iteration' or 'epoch', got {alternate!r}")
+        self.labeled_only, self.alternate = bool(labeled_only), alternate
         self.models, self.optimizers = list(models), list(optimizers)
         # Plain modules for the no-grad passes: no DDP buffer broadcast per extra forward.
         self.plain = [getattr(m, "module", m) for m in self.models]
@@ -135,17 +147,27 @@ class DivideMixStep:
     def __call__(self, engine, batch: dict) -> dict:
         batch = move_batch(batch, self.accelerator.device)
         state = engine.state
+        position = (state.iteration - 1) % state.epoch_length
+        if self.alternate == "epoch":  # one network's batch: A's phase, then B's
+            turns = [(int(2 * position >= state.epoch_length), batch)]
+        else:
+            turns = [(0, batch["a"]), (1, batch["b"])]
         if state.epoch <= self.warmup_epochs:
-            loss = torch.stack([step(engine, _join(batch[name]))["loss"]
-                                for step, name in zip(self.warmup_steps, ("a", "b"))]).mean()
+            loss = torch.stack([self.warmup_steps[k](engine, _join(part))["loss"]
+                                for k, part in turns]).mean()
             zero = loss.new_zeros(())
             return {"loss": loss, "labeled_loss": loss, "unlabeled_loss": zero,
                     "prior_penalty": zero, "unlabeled_weight": zero}
-        # DivideMix's ramp-up position: epochs from 0 plus the fraction of this epoch done.
-        done = ((state.iteration - 1) % state.epoch_length) / state.epoch_length
+        # DivideMix's ramp-up position: epochs from 0 plus the fraction of this epoch done
+        # (of the network's own phase, under per-epoch alternation).
+        if self.alternate == "epoch":
+            phase = state.epoch_length // 2
+            done = (position % phase) / phase
+        else:
+            done = position / state.epoch_length
         progress = state.epoch - 1 + done
         weight = self.lambda_u * linear_rampup(progress, self.warmup_epochs, self.rampup_epochs)
-        parts = [self._train(k, batch[name], weight) for k, name in enumerate(("a", "b"))]
+        parts = [self._train(k, part, weight) for k, part in turns]
         out = {key: torch.stack([p[key] for p in parts]).mean() for key in parts[0]}
         # A fill kernel, not a host-to-device copy (which would synchronize the stream).
         out["unlabeled_weight"] = out["loss"].new_full((), weight)
@@ -174,14 +196,14 @@ class DivideMixStep:
         all_targets = torch.cat([targets_x, targets_x, targets_u, targets_u])
         mixed_inputs, mixed_targets, _ = mixup(inputs, all_targets, self.alpha)
         n_labeled = 2 * labeled["x"].shape[0]
-        if self.lambda_u == 0:
+        if self.labeled_only:
             # DivideMix's Clothing1M/WebVision code: only the labeled rows are trained.
             mixed_inputs, mixed_targets = mixed_inputs[:n_labeled], mixed_targets[:n_labeled]
         with self.accelerator.autocast():
             logits = net(mixed_inputs).float()
         loss_x = soft_cross_entropy(logits[:n_labeled], mixed_targets[:n_labeled]).mean()
-        loss_u = (probability_mse(logits[n_labeled:], mixed_targets[n_labeled:]).mean()
-                  if self.lambda_u != 0 else logits.new_zeros(()))
+        loss_u = (logits.new_zeros(()) if self.labeled_only
+                  else probability_mse(logits[n_labeled:], mixed_targets[n_labeled:]).mean())
         penalty = uniform_prior_penalty(logits) if self.prior_penalty else logits.new_zeros(())
         loss = loss_x + weight * loss_u + penalty
         self.optimizers[k].zero_grad(set_to_none=True)

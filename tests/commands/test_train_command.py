@@ -143,7 +143,9 @@ def test_list_prints_every_method_with_its_description():
     assert code == 0 and not torch_imported
     lines = dict(line.split(None, 1) for line in out.strip().splitlines())
     assert set(lines) == {"ce", "gal", "dividemix", "gss_ssl", "gss_ce", "screening", "gce", "sce",
-                          "label_smoothing", "coteaching"}
+                          "label_smoothing", "coteaching", "coteaching_plus", "jocor",
+                          "decoupling", "elr", "elr_plus", "mentornet",
+                          "colearning", "fdiv", "fine"}
     assert set(lines) == set(METHODS)
     for name, text in lines.items():
         assert text == METHODS[name].description

@@ -37,7 +37,9 @@ def test_identity_records_every_setting_and_compares_what_changes_training():
     cfg = DivideMixConfig(noise="sym", noise_rate=0.5, lr=0.02)
     identity = run_identity("dividemix", cfg)
     assert identity["method"] == "dividemix" and identity["config"]["lr"] == 0.02
-    assert set(identity) == {"method", "config", "ignoise_version", "git_commit"}
+    assert set(identity) == {"method", "config", "labels", "ignoise_version", "git_commit"}
+    # what the labels are drawn with once DivideMix's convention applies (label-issues reads it)
+    assert identity["labels"] == {"label_set": None, "noise_options": {"include_true_class": True}}
     # a saved identity went through JSON (mapping keys became strings): still the same run
     assert identity_diff(json.loads(json.dumps(identity)), identity) == []
     changed = run_identity("dividemix", cfg.replace(noise_rate=0.8, epochs=400,

@@ -24,8 +24,8 @@ FLAT_LAYOUT_NAMES = [
     "FFCVLoader", "ffcv_eval_loader", "ffcv_train_loader", "cached_beton", "write_beton",
     "GPUResidentLoader",
 ]
-ADDED_NAMES = ["ArrayDataset", "BATCH_KEYS", "CODIVIDE_GROUPS", "DEVICE_AUGMENTATION",
-               "default_cache_dir"]
+ADDED_NAMES = ["ArrayDataset", "BATCH_KEYS", "CODIVIDE_GROUPS", "PHASE_GROUPS",
+               "DEVICE_AUGMENTATION", "default_cache_dir"]
 
 
 @pytest.mark.parametrize("name", FLAT_LAYOUT_NAMES + ADDED_NAMES)

@@ -127,3 +127,70 @@ def test_bad_arguments_are_rejected():
     pool = DirectionPool(given, 2, total_epochs=3)
     with pytest.raises(ValueError, match="exactly one"):
         pool.attach(Engine(lambda e, b: None))
+    with pytest.raises(ValueError, match="max_progress"):
+        DirectionPool(given, 2, total_epochs=3, max_progress=0.0)
+    with pytest.raises(ValueError, match="confidence_gate"):
+        DirectionPool(given, 2, total_epochs=3, confidence_gate=1.0)
+    with pytest.raises(ValueError, match="keep_given"):
+        DirectionPool(given, 2, total_epochs=3, keep_given=1.5)
+    with pytest.raises(ValueError, match="original_weight"):
+        DirectionPool(given, 2, total_epochs=3, original_weight="w")
+    needs_clean = DirectionPool(given, 2, total_epochs=3, original_weight="clean_prob")
+    with pytest.raises(ValueError, match="clean_prob"):
+        needs_clean.attach(Engine(lambda e, b: None), predictions=lambda: None)
+
+
+def test_confidence_gate_and_clean_probability_change_the_strategy_values():
+    t = 0.5
+    # P's rows are 0.7 and 0.5 confident: a gate at 0.6 keeps the first prediction only.
+    _, v_pr, _ = strategy_values(P, GIVEN, t, lambda1=2.0, lambda2=0.3, confidence_gate=0.6)
+    assert torch.allclose(v_pr, torch.tensor([0.7 * 2.0 * t, 0.0]))
+    # The co-divide's clean probability weighs the original strategy in place of p_y~.
+    v_or, _, _ = strategy_values(P, GIVEN, t, lambda1=2.0, lambda2=0.3,
+                                 clean_prob=torch.tensor([0.9, 0.2]))
+    assert torch.allclose(v_or, torch.tensor([0.9 * (1 - t), 0.2 * (1 - t)]))
+
+
+def test_keep_given_gives_confident_samples_their_given_label():
+    t, l1, l2 = 0.5, 1.0, 0.3
+    pool = pool_probabilities(P, GIVEN, t, lambda1=l1, lambda2=l2, keep_given=0.4)
+    # sample 1 has p_y~ = 0.5 >= 0.4: one-hot on its given class; sample 0 (0.1) switches.
+    assert torch.equal(pool[1], torch.tensor([1.0, 0.0, 0.0]))
+    assert torch.allclose(pool[0], pool_probabilities(P, GIVEN, t, lambda1=l1, lambda2=l2)[0])
+    # With clean probabilities the threshold reads them instead.
+    pool = pool_probabilities(P, GIVEN, t, lambda1=l1, lambda2=l2, keep_given=0.8,
+                              clean_prob=torch.tensor([0.9, 0.2]))
+    row = torch.tensor([0.2 * (1 - t) + 0.5 * l1 * t + l2 * t / 3, l2 * t / 3, l2 * t / 3])
+    assert torch.equal(pool[0], torch.tensor([1.0, 0.0, 0.0]))
+    assert torch.allclose(pool[1], row / row.sum(), atol=1e-6)
+
+
+def test_max_progress_caps_the_schedules_and_clean_prob_is_read_at_each_update():
+    given = torch.tensor([0, 1])
+    clean = torch.tensor([1.0, 0.25])
+    pool = DirectionPool(given, 2, total_epochs=4, lambda1=1.0, lambda2=0.0, max_progress=0.5,
+                         original_weight="clean_prob")
+    predictions = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    trainer = Engine(lambda engine, batch: None)
+    pool.attach(trainer, predictions=lambda: predictions, clean_prob=lambda: clean)
+    trainer.run([0], max_epochs=4)  # the last update: e = 3 of 4, capped at t = 0.5
+    assert pool.progress == 0.5
+    # sample 0: v_or = 1 * 0.5 on class 0, v_pr = 1 * 0.5 on class 1; sample 1: both on class 1
+    assert torch.allclose(pool.probs, torch.tensor([[0.5, 0.5], [0.0, 1.0]]), atol=1e-6)
+
+
+@pytest.mark.parametrize("redraw", ["epoch", "iteration"])
+def test_draw_targets_never_reads_a_value_back_to_the_host(redraw, monkeypatch):
+    pool = DirectionPool(torch.tensor([0, 1, 2]), 3, total_epochs=4, redraw=redraw,
+                         max_progress=0.5, confidence_gate=0.5, keep_given=0.9)
+    pool.update(torch.tensor([[0.1, 0.8, 0.1]] * 3), epoch=3)
+    pool.start_epoch(4)
+
+    def synchronizes(*args, **kwargs):
+        raise AssertionError("draw_targets read a tensor back to the host")
+
+    for name in ("item", "tolist", "__bool__", "__int__", "__float__", "numpy"):
+        monkeypatch.setattr(torch.Tensor, name, synchronizes)
+    drawn = pool.draw_targets({"index": torch.tensor([2, 0])})
+    monkeypatch.undo()
+    assert drawn.shape == (2,) and drawn.dtype == torch.long

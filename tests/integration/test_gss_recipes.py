@@ -85,10 +85,13 @@ def test_clothing1m_recipe_runs_on_the_digits(recipe, tmp_path):
     assert results["lambda_u"] == 0.0 and results["confidence_penalty"] is True
     last = results["history"][-1]
     assert last["train_unlabeled_loss"] == 0.0 and last["train_unlabeled_weight"] == 0.0
-    # measured: accuracy 0.878, 0.892; the division's precision 0.937 and 0.940 (A, B)
-    assert results["test_acc_last"] == pytest.approx(0.8917, abs=BAND), results["history"]
-    assert last["labeled_precision_0"] == pytest.approx(0.9368, abs=BAND)
-    assert last["labeled_precision_1"] == pytest.approx(0.9396, abs=BAND)
+    # measured with the pool of the gss_ssl configs (confidence gate 0.8, lambda2 0): accuracy
+    # 0.928; the division's precision 0.924 and 0.950 (A, B), with
+    #   OMP_NUM_THREADS=1 python recipes/gss_clothing1m.py --dataset digits --noise sym \
+    #       --noise-rate 0.4 --epochs 2 --warmup-epochs 1 --no-progress --output-dir /tmp/c1m
+    assert results["test_acc_last"] == pytest.approx(0.9278, abs=BAND), results["history"]
+    assert last["labeled_precision_0"] == pytest.approx(0.9241, abs=BAND)
+    assert last["labeled_precision_1"] == pytest.approx(0.9497, abs=BAND)
 
 
 def test_bad_gss_input_fails_before_training(tmp_path):

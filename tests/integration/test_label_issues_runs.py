@@ -61,10 +61,13 @@ def printed_auroc(out: str) -> float:
     return float(re.search(r"AUROC\s+([0-9.]+)", out).group(1))
 
 
-@pytest.mark.parametrize("method, signal", [("dividemix", "clean_prob"), ("gal", "joint")])
-def test_the_methods_own_evidence_finds_the_mislabeled_digits(runs, method, signal):
+# DivideMix's symmetric noise redraws a corrupted label among all 10 classes (its code's
+# convention), so 40% flips 36.3% there: label-issues rebuilds each run's own labels.
+@pytest.mark.parametrize("method, signal, corrupted", [
+    ("dividemix", "clean_prob", "522 of 1437 (36.3%)"), ("gal", "joint", "575 of 1437 (40.0%)")])
+def test_the_methods_own_evidence_finds_the_mislabeled_digits(runs, method, signal, corrupted):
     out = label_issues_command(str(runs[method]), "--top", "3")
-    assert f"score: {signal} = " in out and "corrupted samples: 575 of 1437 (40.0%)" in out
+    assert f"score: {signal} = " in out and f"corrupted samples: {corrupted}" in out
     assert printed_auroc(out) >= 0.95
     assert (runs[method] / "label_issues.csv").is_file()
     assert (runs[method] / "label_issues.png").stat().st_size > 10_000  # the digits' grid

@@ -10,13 +10,22 @@ from ignoise.methods import (
     GAL_VARIANTS,
     METHODS,
     CEConfig,
+    CoLearningConfig,
     CoTeachingConfig,
+    CoTeachingPlusConfig,
+    DecouplingConfig,
     DivideMixConfig,
+    ELRConfig,
+    ELRPlusConfig,
+    FDivConfig,
+    FineConfig,
     GALConfig,
     GCEConfig,
     GSSCEConfig,
     GSSSSLConfig,
+    JoCoRConfig,
     LabelSmoothingConfig,
+    MentorNetConfig,
     SCEConfig,
     ScreeningConfig,
     get_method,
@@ -32,7 +41,11 @@ def test_every_method_is_registered_with_its_config():
         "ce": CEConfig, "gal": GALConfig, "dividemix": DivideMixConfig,
         "gss_ssl": GSSSSLConfig, "gss_ce": GSSCEConfig, "screening": ScreeningConfig,
         "gce": GCEConfig, "sce": SCEConfig, "label_smoothing": LabelSmoothingConfig,
-        "coteaching": CoTeachingConfig,
+        "coteaching": CoTeachingConfig, "coteaching_plus": CoTeachingPlusConfig,
+        "jocor": JoCoRConfig, "decoupling": DecouplingConfig,
+        "elr": ELRConfig, "elr_plus": ELRPlusConfig,
+        "mentornet": MentorNetConfig, "colearning": CoLearningConfig,
+        "fdiv": FDivConfig, "fine": FineConfig,
     }
     for name, spec in METHODS.items():
         assert spec.name == name and spec.description and callable(spec.build)
@@ -67,8 +80,9 @@ def test_unknown_method_names_the_closest_and_the_list():
     with pytest.raises(ConfigError) as err:
         get_method("gall")
     assert str(err.value) == ("unknown method 'gall' (did you mean 'gal'?): expected one of "
-                              "ce, coteaching, dividemix, gal, gce, gss_ce, gss_ssl, "
-                              "label_smoothing, sce, screening")
+                              "ce, colearning, coteaching, coteaching_plus, decoupling, "
+                              "dividemix, elr, elr_plus, fdiv, fine, gal, gce, gss_ce, "
+                              "gss_ssl, jocor, label_smoothing, mentornet, sce, screening")
     with pytest.raises(ConfigError, match=r"^unknown method 'zzz': expected one of"):
         get_method("zzz")
 
@@ -80,9 +94,32 @@ def test_paper_defaults():
     assert (gal.lr, gal.warmup_epochs, gal.agreement_threshold, gal.pseudo_label_threshold,
             gal.lr_milestones, gal.variant) == (0.06, 80, 0.4, 0.8, [80, 150], "gal")
     assert set(spec_of(GALConfig)["variant"].type.__args__) == set(GAL_VARIANTS)
+    # The Co-teaching family: the Adam of the Co-teaching, Co-teaching+ and JoCoR codes.
+    for config in (CoTeachingConfig, CoTeachingPlusConfig, JoCoRConfig, MentorNetConfig):
+        cfg = config()
+        assert (cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.lr_decay_start, cfg.epochs,
+                cfg.batch_size, cfg.num_gradual) == ("adam", 0.001, 0.0, 80, 200, 128, 10)
+    assert not hasattr(DecouplingConfig(), "optimizer")  # Decoupling's SGD
     dm = DivideMixConfig(noise="sym", noise_rate=0.5)
     assert (dm.epochs, dm.batch_size, dm.warmup_epochs, dm.lr_milestones) == (300, 64, 10, [150])
-    assert (dm.temperature, dm.alpha, dm.p_threshold) == (0.5, 4.0, 0.5)
+    assert (dm.temperature, dm.alpha, dm.effective_p_threshold()) == (0.5, 4.0, 0.5)
+    # DivideMix's code at 90% symmetric noise: tau 0.6, 5 epochs of losses, lambda_u 50.
+    dm90 = DivideMixConfig(noise="sym", noise_rate=0.9)
+    assert (dm90.effective_p_threshold(), dm90.effective_loss_history(),
+            dm90.effective_lambda_u()) == (0.6, 5, 50.0)
+    assert (dm.effective_loss_history(), dm.alternate, dm.test_ensemble) == (1, "epoch", "logits")
+    assert DivideMixConfig(noise="sym", noise_rate=0.9, p_threshold=0.5).effective_p_threshold() \
+        == 0.5
+    # DivideMix's symmetric noise redraws among all K classes; ignoise's default excludes the
+    # true one; asymmetric kinds take no such option. The penalty is on for both class-
+    # dependent kinds.
+    assert dm.effective_noise_options() == {"include_true_class": True}
+    assert DivideMixConfig(noise="sym", noise_rate=0.5, symmetric_includes_true_class=False,
+                           ).effective_noise_options() == {"include_true_class": False}
+    assert DivideMixConfig(noise="asym", noise_rate=0.4).effective_noise_options() == {}
+    assert all(DivideMixConfig(noise=kind, noise_rate=0.4, lambda_u=0.0)
+               .effective_confidence_penalty() for kind in ("asym", "pairflip"))
+    assert not dm.effective_confidence_penalty()
 
 
 def test_dividemix_lambda_u_from_the_table_or_set():

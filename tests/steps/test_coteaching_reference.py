@@ -78,7 +78,7 @@ def test_kept_samples_and_updates_equal_the_loop_reference(epoch):
     for net, ref in ((f, new_f), (g, new_g)):
         for p, q in zip(net.parameters(), ref.parameters()):  # the step's loss is float32
             torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
-    assert set(out) == {"loss", "loss_a", "loss_b", "index", "y"}
+    assert set(out) == {"loss", "loss_a", "loss_b", "logits", "index", "y"}
 
 
 def test_the_first_epoch_keeps_every_sample_and_later_ones_drop_tau():

@@ -7,7 +7,7 @@ network's mean softmax on both labeled views and ``w`` the clean probability fro
 network's division, sharpened; mixup with ``lam = max(lam, 1 - lam)`` and a permutation over
 ``[x, x2, u1, u2]``; ``Lx`` soft cross-entropy on the labeled mixed rows, ``Lu`` squared error
 of probabilities on the unlabeled mixed rows; ``loss = Lx + lambda_u r Lu + prior penalty``.
-With ``lambda_u = 0`` (Clothing1M/WebVision code) only the labeled mixed rows are forwarded.
+With ``labeled_only`` (Clothing1M/WebVision code) only the labeled mixed rows are forwarded.
 
 Both the step and the reference draw mixup's weight (a Beta sample on the inputs' device) and
 then its permutation (``torch.randperm``) from the same seeded generator, network A first.
@@ -67,7 +67,7 @@ def _sharpen(p):
     return p / p.sum(dim=1, keepdim=True)
 
 
-def _reference_train(net, net2, optimizer, part, w_all, lambda_u, rampup):
+def _reference_train(net, net2, optimizer, part, w_all, lambda_u, rampup, labeled_only=False):
     """One DivideMix iteration for ``net`` with ``net2`` the other network (original train())."""
     labeled, unlabeled = part["labeled"], part["unlabeled"]
     inputs_x, inputs_x2 = labeled["x"], labeled["x2"]
@@ -106,12 +106,12 @@ def _reference_train(net, net2, optimizer, part, w_all, lambda_u, rampup):
         mixed_target[i] = lam * all_targets[i] + (1 - lam) * all_targets[idx[i]]
 
     n = batch_size * 2
-    if lambda_u == 0:
+    if labeled_only:  # DivideMix's Clothing1M/WebVision train()
         mixed_input, mixed_target = mixed_input[:n], mixed_target[:n]
     logits = net(mixed_input)
     logits_x, logits_u = logits[:n], logits[n:]
     Lx = -torch.mean(torch.sum(torch.log_softmax(logits_x, dim=1) * mixed_target[:n], dim=1))
-    if lambda_u == 0:
+    if labeled_only:
         Lu = torch.zeros(())
     else:
         Lu = torch.mean((_softmax(logits_u) - mixed_target[n:]) ** 2)
@@ -125,7 +125,7 @@ def _reference_train(net, net2, optimizer, part, w_all, lambda_u, rampup):
     return {"loss": loss.detach(), "labeled_loss": Lx.detach(), "unlabeled_loss": Lu.detach()}
 
 
-def _run_both(make_net, lambda_u):
+def _run_both(make_net, lambda_u, labeled_only=False):
     torch.manual_seed(0)
     nets = [make_net(), make_net()]
     ref_nets = copy.deepcopy(nets)
@@ -133,7 +133,8 @@ def _run_both(make_net, lambda_u):
     ref_opts = [torch.optim.SGD(n.parameters(), lr=LR, momentum=0.9) for n in ref_nets]
     division = _division()
     step = DivideMixStep(nets, opts, Accelerator(cpu=True), division=division, num_classes=K,
-                         warmup_epochs=WARMUP, lambda_u=lambda_u, temperature=T, alpha=ALPHA)
+                         warmup_epochs=WARMUP, lambda_u=lambda_u, temperature=T, alpha=ALPHA,
+                         labeled_only=labeled_only)
     # Epoch 10 (9 from 0), first iteration: ramp-up (9 - 1) / 16 = 0.5.
     engine = SimpleNamespace(state=SimpleNamespace(epoch=10, iteration=1, epoch_length=10))
     batch = _batch()
@@ -145,7 +146,8 @@ def _run_both(make_net, lambda_u):
     parts = []
     for k, name in enumerate(("a", "b")):
         parts.append(_reference_train(ref_nets[k], ref_nets[1 - k], ref_opts[k], batch[name],
-                                      division.clean_prob[1 - k], lambda_u, rampup))
+                                      division.clean_prob[1 - k], lambda_u, rampup,
+                                      labeled_only))
     ref = {key: torch.stack([p[key] for p in parts]).mean() for key in parts[0]}
     return out, ref, nets, ref_nets, rampup
 
@@ -172,10 +174,20 @@ def test_main_phase_matches_reference_with_batchnorm_and_unlabeled_loss():
     _assert_same(out, ref, nets, ref_nets)
 
 
-def test_main_phase_without_unlabeled_loss_forwards_only_labeled_rows():
-    out, ref, nets, ref_nets, _ = _run_both(_batchnorm, lambda_u=0.0)
+def test_labeled_rows_only_forwards_only_the_mixed_labeled_rows():
+    out, ref, nets, ref_nets, _ = _run_both(_batchnorm, lambda_u=0.0, labeled_only=True)
     assert float(out["unlabeled_loss"]) == 0.0
     _assert_same(out, ref, nets, ref_nets)
+
+
+def test_zero_lambda_u_still_forwards_all_four_views_as_dividemix_cifar_code():
+    # DivideMix's CIFAR settings with lambda_u = 0 (sym 20%, asym) forward all 4B rows: the
+    # unlabeled rows reach BatchNorm's statistics and the prior penalty.
+    out, ref, nets, ref_nets, _ = _run_both(_batchnorm, lambda_u=0.0)
+    assert float(out["unlabeled_loss"]) > 0.0
+    _assert_same(out, ref, nets, ref_nets)
+    only, *_ = _run_both(_batchnorm, lambda_u=0.0, labeled_only=True)
+    assert abs(float(only["labeled_loss"]) - float(out["labeled_loss"])) > 1e-4
 
 
 @pytest.mark.parametrize("make_net", [_linear, _batchnorm], ids=["linear", "batchnorm"])
@@ -193,3 +205,36 @@ def test_reference_detects_own_division(make_net):
         results.append(_reference_train(n1, n2, opt, batch["a"], division.clean_prob[row],
                                         25.0, 0.5)["labeled_loss"])
     assert abs(float(results[0] - results[1])) > 1e-3
+
+
+def test_per_epoch_alternation_trains_a_in_the_first_phase_and_b_in_the_second():
+    # DivideMix's loop: A's phase of the epoch's iterations, then B's, each on its own batch.
+    torch.manual_seed(0)
+    nets = [_batchnorm(), _batchnorm()]
+    ref_nets = copy.deepcopy(nets)
+    opts = [torch.optim.SGD(n.parameters(), lr=LR, momentum=0.9) for n in nets]
+    ref_opts = [torch.optim.SGD(n.parameters(), lr=LR, momentum=0.9) for n in ref_nets]
+    division = _division()
+    step = DivideMixStep(nets, opts, Accelerator(cpu=True), division=division, num_classes=K,
+                         warmup_epochs=WARMUP, lambda_u=25.0, temperature=T, alpha=ALPHA,
+                         alternate="epoch")
+    batch = _batch()
+    # epoch_length 20: A's phase is iterations 1-10, B's 11-20; iteration 11 is B's first, at
+    # the ramp-up position of epoch 10's start, (9 - 1) / 16 = 0.5.
+    for iteration, k in ((1, 0), (11, 1)):
+        before = copy.deepcopy(nets[1 - k].state_dict())
+        engine = SimpleNamespace(state=SimpleNamespace(epoch=10, iteration=iteration,
+                                                       epoch_length=20))
+        torch.manual_seed(SEED)
+        out = step(engine, batch["ab"[k]])
+        torch.manual_seed(SEED)
+        ref = _reference_train(ref_nets[k], ref_nets[1 - k], ref_opts[k], batch["ab"[k]],
+                               division.clean_prob[1 - k], 25.0, 0.5)
+        assert math.isclose(float(out["unlabeled_weight"]), 12.5, rel_tol=1e-6)
+        for key in ("labeled_loss", "unlabeled_loss", "loss"):
+            assert torch.allclose(out[key], ref[key], atol=1e-5, rtol=1e-5), key
+        for key, value in nets[1 - k].state_dict().items():  # the other network rests
+            assert torch.equal(value, before[key]), key
+    for net, ref_net in zip(nets, ref_nets):
+        for key, value in ref_net.state_dict().items():
+            assert torch.allclose(net.state_dict()[key].float(), value.float(), atol=1e-5)

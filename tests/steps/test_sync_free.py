@@ -162,7 +162,21 @@ CASES = {
     "gce": ("gce", {}),
     "sce-gss_targets": ("sce", {"targets": "gss"}),
     "label_smoothing": ("label_smoothing", {}),
-    "coteaching": ("coteaching", {"num_gradual": 1}),
+    "coteaching-gss_targets": ("coteaching", {"num_gradual": 1, "targets": "gss"}),
+    "coteaching_plus": ("coteaching_plus", {"num_gradual": 1, "init_epoch": 1}),
+    "jocor": ("jocor", {"num_gradual": 1}),
+    "decoupling": ("decoupling", {"init_epochs": 1}),
+    "mentornet": ("mentornet", {"num_gradual": 1}),
+    "mentornet-moving_percentile-torch_loader": ("mentornet", {
+        "num_gradual": 1, "curriculum": "moving_percentile", "burn_in_epochs": 1,
+        "loader": "torch"}),
+    "colearning": ("colearning", {"projection_dim": 16}),
+    "colearning-no_mixup-torch_loader": ("colearning", {"mixup_alpha": 0.0,
+                                                        "loader": "torch"}),
+    "elr-gss_targets": ("elr", {"targets": "gss"}),
+    "elr_plus": ("elr_plus", {}),
+    "fdiv": ("fdiv", {"warmup_epochs": 1}),
+    "fine": ("fine", {"warmup_epochs": 1}),
     "gal": ("gal", {"warmup_epochs": 1}),
     "gal-random_update": ("gal", {"warmup_epochs": 1, "variant": "random_update"}),
     "gal-ab_freeze": ("gal", {"warmup_epochs": 1, "variant": "ab_freeze"}),
@@ -175,6 +189,9 @@ CASES = {
                                            "agreement_granularity": "element",
                                            "mixed_precision": "bf16"}),
     "dividemix": ("dividemix", {"warmup_epochs": 1, "lambda_u": 25.0}),
+    "dividemix-alternate_iteration-labeled_rows_only": ("dividemix", {
+        "warmup_epochs": 1, "lambda_u": 0.0, "alternate": "iteration",
+        "labeled_rows_only": True}),
     "dividemix-lambda_u_0-penalty-torch_loader": ("dividemix", {
         "warmup_epochs": 1, "lambda_u": 0.0, "confidence_penalty": True, "loader": "torch"}),
 

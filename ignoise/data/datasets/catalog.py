@@ -293,9 +293,7 @@ def load_dataset(name: str, root: str | Path, *, train: bool, transform=None, do
     if name in ("cifar10n", "cifar100n"):
         from .cifar_n import load_cifar_n
 
-        default = "worse" if name == "cifar10n" else "noisy100"
-        return load_cifar_n(root, name, label_set=label_set or default, train=train,
-                            transform=transform)
+        return load_cifar_n(root, name, label_set=label_set, train=train, transform=transform)
     # The real-noise datasets: train=False gives the test set of the papers (Animal-10N's
     # testing/, Clothing1M's clean test set, mini-WebVision's validation set).
     if name == "animal10n":

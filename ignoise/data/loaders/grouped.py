@@ -55,5 +55,6 @@ def grouped_sampler(paired_sampler=None, codivide_sampler=None):
     if paired_sampler is not None:
         return paired_sampler, PAIR_GROUPS, "paired_sampler"
     if codivide_sampler is not None:
-        return codivide_sampler, CODIVIDE_GROUPS, "codivide_sampler"
+        groups = getattr(codivide_sampler, "groups", CODIVIDE_GROUPS)
+        return codivide_sampler, groups, "codivide_sampler"
     return None, None, None

@@ -5,6 +5,7 @@ from .balanced import ClassBalancedSubsetSampler
 from .cdas import SAMPLING_MODES, ClassDistributionAgreementSampler
 from .codivide import (
     CODIVIDE_GROUPS,
+    PHASE_GROUPS,
     CoDivideBatchSampler,
     collate_codivide,
     make_codivide_loader,
@@ -14,6 +15,7 @@ from .sharded import ShardedEvalSampler, ShardedRandomSampler, epoch_generator
 __all__ = [
     "ShardedRandomSampler", "ShardedEvalSampler", "epoch_generator",
     "ClassDistributionAgreementSampler", "SAMPLING_MODES",
-    "CoDivideBatchSampler", "CODIVIDE_GROUPS", "collate_codivide", "make_codivide_loader",
+    "CoDivideBatchSampler", "CODIVIDE_GROUPS", "PHASE_GROUPS", "collate_codivide",
+    "make_codivide_loader",
     "ClassBalancedSubsetSampler",
 ]

@@ -1,10 +1,11 @@
 """A per-epoch class-balanced subset of a large noisy training set, sharded by rank.
 
-Clothing1M recipes (DivideMix, GAL, GSS) do not train on the whole million noisy images each epoch:
-every epoch draws a fresh subset holding the same number of images of each (noisy) class. This
-sampler does that draw from ``(seed, epoch)``, so every rank draws the same subset and a resumed
-run draws what an uninterrupted one would, as
-:class:`~ignoise.data.samplers.sharded.ShardedRandomSampler`.
+DivideMix's Clothing1M code does not train on the whole million noisy images each epoch: every
+epoch draws a fresh subset holding the same number of images of each (noisy) class. This sampler
+does that draw from ``(seed, epoch)``, so every rank draws the same subset and a resumed run
+draws what an uninterrupted one would, as
+:class:`~ignoise.data.samplers.sharded.ShardedRandomSampler`. No ignoise recipe uses it yet: the
+Clothing1M configs train and divide on all the images each epoch (docs/gss.rst).
 """
 
 from __future__ import annotations

@@ -4,16 +4,22 @@ drawn from index subsets that change every epoch, sharded by rank from one seed.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 from torch.utils.data import DataLoader, default_collate
 
 from .sharded import epoch_generator
 
-__all__ = ["CoDivideBatchSampler", "collate_codivide", "make_codivide_loader", "CODIVIDE_GROUPS"]
+__all__ = ["CoDivideBatchSampler", "collate_codivide", "make_codivide_loader", "CODIVIDE_GROUPS",
+           "PHASE_GROUPS", "ALTERNATIONS"]
 
 #: The four groups of a co-divide batch, in the order the sampler lays them out.
 CODIVIDE_GROUPS = (("a", "labeled"), ("a", "unlabeled"), ("b", "labeled"), ("b", "unlabeled"))
+#: The two groups of a batch under per-epoch alternation: the training network's only.
+PHASE_GROUPS = (("labeled",), ("unlabeled",))
+#: How the two networks take turns: every iteration, or a phase of the epoch each.
+ALTERNATIONS = ("iteration", "epoch")
 
 
 class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
@@ -31,13 +37,21 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
     division; DivideMix's own loop instead runs ``|labeled| / batch_size`` iterations per
     network, which varies from epoch to epoch.
 
+    ``alternate="epoch"`` (DivideMix's loop: network A trains a whole pass, then B) yields
+    ``2 * epoch_length`` iterations of two groups each (:data:`PHASE_GROUPS`): A's labeled and
+    unlabeled batches for the first ``epoch_length``, then B's. Each network still sees the
+    same streams as with ``"iteration"``, whose batches hold both networks' groups
+    (:data:`CODIVIDE_GROUPS`).
+
     All ranks draw the same global streams from ``(seed, epoch)``; rank ``r`` of ``w`` takes
     the ``r``-th ``batch_size`` slice of each iteration's global batch.
 
     Args:
         n: number of training samples.
         batch_size: per-rank batch size of each of the four groups.
-        epoch_length: iterations per epoch (default: one warm-up pass, see above).
+        epoch_length: iterations per network per epoch (default: one warm-up pass, see
+            above).
+        alternate: ``"iteration"`` or ``"epoch"`` (see above).
         seed, rank, world_size: sharding (see :mod:`ignoise.data.samplers.sharded`).
 
     Examples:
@@ -56,6 +70,7 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
         batch_size: int,
         *,
         epoch_length: int | None = None,
+        alternate: str = "iteration",
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
@@ -70,6 +85,10 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
             epoch_length = math.ceil(n / (2 * batch_size * world_size))
         if epoch_length < 1:
             raise ValueError(f"epoch_length must be a positive integer, got {epoch_length!r}")
+        if alternate not in ALTERNATIONS:
+            raise ValueError(f"alternate must be one of {ALTERNATIONS}, got {alternate!r}")
+        self.alternate = alternate
+        self.groups = PHASE_GROUPS if alternate == "epoch" else CODIVIDE_GROUPS
         self.n, self.batch_size, self.epoch_length = int(n), batch_size, int(epoch_length)
         self.seed, self.rank, self.world_size = int(seed), rank, world_size
         self.epoch = 0
@@ -125,11 +144,15 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
 
     def __iter__(self):
         # The streams are drawn when iteration starts, after the epoch's set_epoch/set_division.
-        mine = torch.cat([group[:, self.rank] for group in self.global_batches()], dim=1)
+        groups = [group[:, self.rank] for group in self.global_batches()]
+        if self.alternate == "epoch":  # A's two groups for a phase, then B's
+            mine = torch.cat([torch.cat(groups[:2], dim=1), torch.cat(groups[2:], dim=1)])
+        else:
+            mine = torch.cat(groups, dim=1)
         yield from mine.tolist()
 
     def __len__(self) -> int:
-        return self.epoch_length
+        return self.epoch_length * (2 if self.alternate == "epoch" else 1)
 
     def state_dict(self) -> dict:
         return {"seed": self.seed, "epoch": self.epoch}
@@ -138,13 +161,17 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
 
 
-def collate_codivide(items: list[dict]) -> dict:
-    """Collate the ``4 B`` items of one :class:`CoDivideBatchSampler` batch into
-    ``{"a": {"labeled": batch, "unlabeled": batch}, "b": {...}}``."""
-    size = len(items) // len(CODIVIDE_GROUPS)
-    out: dict = {"a": {}, "b": {}}
-    for i, (net, part) in enumerate(CODIVIDE_GROUPS):
-        out[net][part] = default_collate(items[i * size:(i + 1) * size])
+def collate_codivide(items: list[dict], groups=CODIVIDE_GROUPS) -> dict:
+    """Collate the items of one :class:`CoDivideBatchSampler` batch into its ``groups``:
+    ``{"a": {"labeled": batch, "unlabeled": batch}, "b": {...}}`` by default, or
+    ``{"labeled": batch, "unlabeled": batch}`` with :data:`PHASE_GROUPS`."""
+    size = len(items) // len(groups)
+    out: dict = {}
+    for i, path in enumerate(groups):
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = default_collate(items[i * size:(i + 1) * size])
     return out
 
 
@@ -156,7 +183,7 @@ def make_codivide_loader(dataset, sampler: CoDivideBatchSampler, *, num_workers:
     return DataLoader(
         dataset,
         batch_sampler=sampler,
-        collate_fn=collate_codivide,
+        collate_fn=partial(collate_codivide, groups=sampler.groups),
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,

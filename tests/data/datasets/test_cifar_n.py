@@ -204,3 +204,28 @@ def test_label_file_that_does_not_fit_the_cifar_train_set(cifar10n, change, erro
     torch.save(human, root / "CIFAR-10_human.pt")
     with pytest.raises(ValueError, match=error):
         load_cifar_n(root, "cifar10n", label_set="worse")
+
+
+def test_build_noisy_data_trains_on_the_benchmarks_first_label_set_unless_told(cifar10n):
+    from ignoise.data import build_noisy_data
+
+    root, _, _, human = cifar10n
+    default = build_noisy_data("cifar10n", root)
+    assert np.array_equal(default.train.targets, human["aggre_label"])
+    worse = build_noisy_data("cifar10n", root, label_set="worse")
+    assert np.array_equal(worse.train.targets, human["worse_label"])
+
+
+def test_the_label_set_is_a_checked_config_key():
+    from ignoise.config import ConfigError
+    from ignoise.methods import CEConfig
+
+    assert CEConfig(dataset="cifar10n").effective_label_set() == "aggre"
+    assert CEConfig(dataset="cifar100n").effective_label_set() == "noisy100"
+    assert CEConfig(dataset="cifar10n", label_set="random2").effective_label_set() == "random2"
+    assert CEConfig(dataset="cifar10").effective_label_set() is None
+    with pytest.raises(ConfigError, match="'worst' is not offered by cifar10n: expected one of "
+                                          "aggre, random1, random2, random3, worse"):
+        CEConfig(dataset="cifar10n", label_set="worst")
+    with pytest.raises(ConfigError, match="only cifar10n and cifar100n have label sets"):
+        CEConfig(dataset="cifar10", label_set="aggre")

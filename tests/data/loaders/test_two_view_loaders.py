@@ -8,6 +8,7 @@ from conftest import StandInPairedSampler
 
 from ignoise.data import (
     CODIVIDE_GROUPS,
+    PHASE_GROUPS,
     ArrayImageDataset,
     CoDivideBatchSampler,
     GPUResidentLoader,
@@ -105,15 +106,19 @@ def test_gpu_views_differ_and_follow_the_torch_transforms_statistics():
         assert (gpu_hist - torch_hist).abs().sum() / 2 < 0.06  # total variation distance
 
 
-@pytest.mark.parametrize("world_size", [1, 2])
-def test_codivide_batches_are_the_torch_loaders_on_every_rank(world_size):
+@pytest.mark.parametrize("world_size, alternate", [(1, "iteration"), (2, "iteration"),
+                                                  (2, "epoch")])
+def test_codivide_batches_are_the_torch_loaders_on_every_rank(world_size, alternate):
     """Digits have no augmentation: both views, the labels and the indices are the torch
-    loader's, through a warm-up epoch and a divided one."""
+    loader's, through a warm-up epoch and a divided one; under per-epoch alternation each
+    batch is one network's two groups."""
     train, test = small_digits(120), small_digits(10)
     labeled = torch.arange(len(train)) % 3 != 0
+    groups = PHASE_GROUPS if alternate == "epoch" else CODIVIDE_GROUPS
     for rank in range(world_size):
         shard = {"seed": 4, "rank": rank, "world_size": world_size}
-        samplers = [CoDivideBatchSampler(len(train), 8, **shard) for _ in range(2)]
+        samplers = [CoDivideBatchSampler(len(train), 8, alternate=alternate, **shard)
+                    for _ in range(2)]
         ours, _ = build_loaders("gpu", train, test, batch_size=8, device="cpu",
                                 dataset_name="digits", codivide_sampler=samplers[0], views=2,
                                 **shard)
@@ -129,16 +134,19 @@ def test_codivide_batches_are_the_torch_loaders_on_every_rank(world_size):
             for loader in (ours, theirs):
                 loader_sampler(loader).set_epoch(epoch)
             for a, b in zip(ours, theirs, strict=True):
-                for net, part in CODIVIDE_GROUPS:
-                    mine, want = a[net][part], b[net][part]
+                for path in groups:
+                    mine, want = a, b
+                    for key in path:
+                        mine, want = mine[key], want[key]
                     assert set(mine) == set(want) == {"x", "x2", "y", "index", "y_clean"}
                     for key in ("index", "y", "y_clean"):
                         assert torch.equal(mine[key], want[key])
                     for key in ("x", "x2"):
                         torch.testing.assert_close(mine[key], want[key], atol=1e-5, rtol=0)
-                if epoch == 1:  # A's labeled batch from A's labeled subset
-                    assert labeled[a["a"]["labeled"]["index"]].all()
-                    assert not labeled[a["a"]["unlabeled"]["index"]].any()
+                first = a if alternate == "epoch" else a["a"]
+                if epoch == 1 and alternate == "iteration":  # A's batch from A's subsets
+                    assert labeled[first["labeled"]["index"]].all()
+                    assert not labeled[first["unlabeled"]["index"]].any()
         state = ours.state_dict()
         assert state["epoch"] == 2 and state["codivide_sampler"] == {"seed": 4, "epoch": 1}
 

@@ -81,3 +81,26 @@ def test_loader_yields_two_views_per_network_and_part():
     assert torch.equal(part["y"], torch.as_tensor(data.targets)[part["index"]])
     items = [{"x": torch.zeros(1), "y": i, "index": i} for i in range(8)]
     assert collate_codivide(items)["b"]["unlabeled"]["index"].tolist() == [6, 7]
+
+
+def test_per_epoch_alternation_gives_each_network_its_iteration_streams_in_two_phases():
+    from ignoise.data import PHASE_GROUPS, collate_codivide
+
+    both = CoDivideBatchSampler(40, batch_size=3, epoch_length=4, seed=5)
+    phases = CoDivideBatchSampler(40, batch_size=3, epoch_length=4, seed=5, alternate="epoch")
+    assert phases.groups == PHASE_GROUPS and (len(both), len(phases)) == (4, 8)
+    for sampler in (both, phases):
+        sampler.set_epoch(2)
+        sampler.set_division(torch.arange(40) < 10, torch.arange(40) >= 25)
+    interleaved, phased = list(both), list(phases)
+    assert all(len(batch) == 6 for batch in phased)
+    # A's labeled + unlabeled batches for 4 iterations, then B's: the same streams.
+    assert phased[:4] == [batch[:6] for batch in interleaved]
+    assert phased[4:] == [batch[6:] for batch in interleaved]
+    assert all(i < 10 for batch in phased[:4] for i in batch[:3])  # A's labeled subset
+    assert all(i >= 25 for batch in phased[4:] for i in batch[:3])  # B's
+    items = [{"index": torch.tensor(i)} for i in phased[0]]
+    out = collate_codivide(items, PHASE_GROUPS)
+    assert out["labeled"]["index"].tolist() == phased[0][:3]
+    with pytest.raises(ValueError, match="alternate must be one of"):
+        CoDivideBatchSampler(40, batch_size=3, alternate="batch")
