@@ -9,7 +9,7 @@ from typing import Literal
 from .declare import ConfigError, coerce, param, spec_of
 
 __all__ = ["TrainingConfig", "DATASET_NAMES", "NOISE_NAMES", "MODEL_NAMES", "LOADER_NAMES",
-           "LABEL_SET_NAMES"]
+           "LABEL_SET_NAMES", "TRANSFORM_PRESET_DATASETS"]
 
 #: Named datasets (``ignoise.data.DATASETS``; kept here so flags are checked without torch).
 DATASET_NAMES = ("digits", "cifar10", "cifar100", "cifar10n", "cifar100n", "animal10n",
@@ -24,6 +24,9 @@ LOADER_NAMES = ("torch", "gpu", "ffcv")
 #: first of each the one the CIFAR-N benchmark reports first.
 LABEL_SET_NAMES = {"cifar10n": ("aggre", "random1", "random2", "random3", "worse"),
                    "cifar100n": ("noisy100",)}
+#: The datasets each image pipeline other than ``standard`` is defined for
+#: (``ignoise.data.TRANSFORM_PRESETS``).
+TRANSFORM_PRESET_DATASETS = {"dividemix": ("clothing1m",)}
 
 
 @dataclass
@@ -38,6 +41,9 @@ class TrainingConfig:
     dataset: str = param("digits", "digits, cifar10, cifar100, cifar10n, cifar100n, animal10n, "
                          "clothing1m or webvision")
     data_root: str = param("data", "folder that holds the dataset's files")
+    transforms: Literal["standard", "dividemix"] = param(
+        "standard", "image pipeline: standard (ignoise's per-dataset one) or dividemix "
+        "(DivideMix's Clothing1M one: Resize 256 + RandomCrop 224, Clothing1M statistics)")
     noise: Literal["none", "sym", "asym", "pairflip", "instance"] = param(
         "none", "synthetic label noise applied to the training labels")
     noise_rate: float = param(0.0, "fraction of corrupted training labels", low=0.0, high=1.0,
@@ -121,6 +127,18 @@ class TrainingConfig:
             if self.label_set not in offered:
                 raise ConfigError(f"{where}: label_set = {self.label_set!r} is not offered by "
                                   f"{self.dataset}: expected one of {', '.join(offered)}")
+        if self.transforms != "standard":
+            offered = TRANSFORM_PRESET_DATASETS[self.transforms]
+            if self.dataset not in offered:
+                raise ConfigError(f"{where}: transforms = {self.transforms!r} with dataset = "
+                                  f"{self.dataset!r}: it is defined for {', '.join(offered)} "
+                                  "only; expected transforms = 'standard'")
+            if self.loader != "torch":
+                # the gpu and ffcv loaders decode and normalize on their own, with the
+                # dataset's standard statistics
+                raise ConfigError(f"{where}: transforms = {self.transforms!r} with loader = "
+                                  f"{self.loader!r}: only the torch loader applies it; expected "
+                                  "loader = 'torch'")
         if self.noise == "none" and self.noise_rate > 0:
             raise ConfigError(f"{where}: noise_rate = {self.noise_rate} with noise = 'none' "
                               "would train on clean labels: pass --noise (sym, asym, pairflip "

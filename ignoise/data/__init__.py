@@ -50,12 +50,14 @@ from .loaders import (
     make_eval_loader,
     make_paired_loader,
     make_train_loader,
+    restrict_eval_loader,
     write_beton,
 )
 from .samplers import (
     CODIVIDE_GROUPS,
     PHASE_GROUPS,
     SAMPLING_MODES,
+    BalancedSubsets,
     ClassBalancedSubsetSampler,
     ClassDistributionAgreementSampler,
     CoDivideBatchSampler,
@@ -65,12 +67,20 @@ from .samplers import (
     epoch_generator,
     make_codivide_loader,
 )
-from .transforms import NORMALIZATION, TRANSFORM_NAMES, eval_transform, train_transform
+from .transforms import (
+    CLOTHING1M_NORMALIZATION,
+    NORMALIZATION,
+    TRANSFORM_NAMES,
+    TRANSFORM_PRESETS,
+    eval_transform,
+    train_transform,
+)
 
 __all__ = [
     # batch contract and transforms
     "BATCH_KEYS", "is_paired", "move_batch",
-    "NORMALIZATION", "TRANSFORM_NAMES", "eval_transform", "train_transform",
+    "NORMALIZATION", "TRANSFORM_NAMES", "TRANSFORM_PRESETS", "CLOTHING1M_NORMALIZATION",
+    "eval_transform", "train_transform",
     # datasets
     "NoisyLabelDataset", "ArrayDataset", "ArrayImageDataset", "FileImageDataset", "check_labels",
     "DATASETS", "NoisyData", "build_noisy_data", "load_dataset", "load_extra_eval_sets",
@@ -83,10 +93,10 @@ __all__ = [
     "ClassDistributionAgreementSampler", "SAMPLING_MODES",
     "CoDivideBatchSampler", "CODIVIDE_GROUPS", "PHASE_GROUPS", "collate_codivide",
     "make_codivide_loader",
-    "ClassBalancedSubsetSampler",
+    "ClassBalancedSubsetSampler", "BalancedSubsets",
     # loaders
     "LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders",
-    "build_eval_loader",
+    "build_eval_loader", "restrict_eval_loader",
     "make_train_loader", "make_eval_loader", "make_paired_loader", "collate_pair",
     "loader_sampler", "GPUResidentLoader",
     "FFCVLoader", "ffcv_train_loader", "ffcv_eval_loader", "cached_beton", "write_beton",

@@ -59,6 +59,11 @@ class DivideMixConfig(CEConfig):
     test_ensemble: Literal["logits", "probabilities"] = param(
         "logits", "test on the sum of the two networks' logits, as DivideMix; or on the mean "
         "of their softmax outputs")
+    division_subset: int | None = param(
+        None, "each epoch, divide each network on a fresh class-balanced subset of this many "
+        "training samples and train the other on it, as DivideMix's Clothing1M code (32000: "
+        "num_batches x batch_size); warm-up batches come from subsets twice that size. null: "
+        "the whole training set every epoch", low=1)
     symmetric_includes_true_class: bool = param(
         True, "symmetric noise redraws a corrupted label among all K classes, the true one "
         "included, as DivideMix's code (its CIFAR-10 80% flips 72%); false: among the K - 1 "
@@ -70,6 +75,11 @@ class DivideMixConfig(CEConfig):
             raise ConfigError(f"warmup_epochs = {self.warmup_epochs} must be below epochs = "
                               f"{self.epochs}")
         self.effective_lambda_u()
+        if self.division_subset is not None and self.effective_loss_history() != 1:
+            raise ConfigError(f"loss_history = {self.effective_loss_history()} averages a "
+                              "sample's losses over epochs, but division_subset = "
+                              f"{self.division_subset} divides a different subset each epoch: "
+                              "set loss_history: 1 or division_subset: null")
 
     def effective_lambda_u(self) -> float:
         """``lambda_u``, or the ``lambda_u_by_noise`` entry of this noise kind and rate."""

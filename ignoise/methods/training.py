@@ -58,11 +58,12 @@ def train(method: str, cfg, *, data: NoisyData | None = None, model=None,
         data = build_noisy_data(cfg.dataset, cfg.data_root, noise=cfg.noise,
                                 noise_rate=cfg.noise_rate, seed=cfg.seed, download=cfg.download,
                                 label_set=cfg.effective_label_set(),
-                                noise_options=cfg.effective_noise_options())
+                                noise_options=cfg.effective_noise_options(),
+                                transforms=cfg.transforms)
         run.config.update(label_set=cfg.effective_label_set(),
                           noise_options_used=cfg.effective_noise_options())
     else:
-        run.config.update(dataset=data.name, noise=data.noise.kind)
+        run.config.update(dataset=data.name, noise=data.noise.kind, transforms=data.transforms)
     if cfg.val_fraction > 0:
         try:
             data = data.hold_out(cfg.val_fraction, cfg.seed)

@@ -3,9 +3,18 @@ DivideMix step and, for GSS-SSL, a direction pool fed by the co-divide's predict
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from ..data import CoDivideBatchSampler, build_eval_loader, build_loaders, loader_sampler
+from ..config import ConfigError
+from ..data import (
+    BalancedSubsets,
+    CoDivideBatchSampler,
+    build_eval_loader,
+    build_loaders,
+    loader_sampler,
+)
 from ..engine import create_trainer
 from ..handlers import CoDivide, GradientBias
 from ..steps import DivideMixStep
@@ -40,7 +49,17 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
     plain = [acc.unwrap_model(net) for net in nets]
     pool = pool(run, data, cfg) if pool is not None else None
 
-    sampler = CoDivideBatchSampler(n, batch, epoch_length=cfg.epoch_length,
+    subsets, epoch_length = None, cfg.epoch_length
+    if cfg.division_subset is not None:
+        try:
+            subsets = BalancedSubsets(given, cfg.division_subset, seed=cfg.seed)
+        except ValueError as err:  # before any training
+            raise ConfigError(f"division_subset = {cfg.division_subset}: {err}") from None
+        # One pass over a warm-up subset (twice the size, 2B per iteration), as DivideMix's
+        # num_batches.
+        per_iteration = batch * shard["world_size"]
+        epoch_length = epoch_length or math.ceil(cfg.division_subset / per_iteration)
+    sampler = CoDivideBatchSampler(n, batch, epoch_length=epoch_length,
                                    alternate=cfg.alternate, **shard)
     train_loader, test_loader = build_loaders(cfg.loader, data.train, data.test, batch_size=batch,
                                               eval_batch_size=eval_batch, seed=shard["seed"],
@@ -49,7 +68,8 @@ def build_two_network_ssl(run, data, cfg, *, model=None, pool=None) -> MethodPar
     division = CoDivide(nets, train_eval, num_samples=n, num_classes=k,
                         warmup_epochs=cfg.warmup_epochs, threshold=cfg.effective_p_threshold(),
                         sampler=sampler, loss_history=cfg.effective_loss_history(),
-                        predictions_every_epoch=pool is not None, accelerator=acc, seed=cfg.seed)
+                        predictions_every_epoch=pool is not None, accelerator=acc, seed=cfg.seed,
+                        subsets=subsets)
     lambda_u, penalty = cfg.effective_lambda_u(), cfg.effective_confidence_penalty()
     step = DivideMixStep(nets, optimizers, acc, division=division, num_classes=k,
                          warmup_epochs=cfg.warmup_epochs, lambda_u=lambda_u,

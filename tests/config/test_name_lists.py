@@ -1,9 +1,11 @@
 """The config layer keeps its own copies of the library's name lists (so that flags are
 checked without importing torch); they must stay the library's."""
 
-from ignoise.config import DATASET_NAMES, LOADER_NAMES, MODEL_NAMES, NOISE_NAMES
+from ignoise.config import DATASET_NAMES, LOADER_NAMES, MODEL_NAMES, NOISE_NAMES, TrainingConfig
 from ignoise.config.declare import spec_of
-from ignoise.data import DATASETS, LOADER_KINDS, SAMPLING_MODES
+from ignoise.config.training import TRANSFORM_PRESET_DATASETS
+from ignoise.data import DATASETS, LOADER_KINDS, SAMPLING_MODES, TRANSFORM_PRESETS
+from ignoise.data.transforms import _PRESET_DATASETS
 from ignoise.handlers import PREDICTED_CONFIDENCE, REDRAW
 from ignoise.methods import GALConfig, GSSCEConfig, GSSSSLConfig
 from ignoise.models import MODEL_NAMES as LIBRARY_MODELS
@@ -25,6 +27,8 @@ def test_shared_name_lists_are_the_librarys():
     assert set(LOADER_NAMES) == set(LOADER_KINDS)
     assert set(MODEL_NAMES) == set(LIBRARY_MODELS)
     assert set(NOISE_NAMES) == set(NOISE_KINDS)
+    assert choices(TrainingConfig, "transforms") == set(TRANSFORM_PRESETS)
+    assert TRANSFORM_PRESET_DATASETS == _PRESET_DATASETS
 
 
 def test_method_choices_are_the_steps_and_handlers_options():

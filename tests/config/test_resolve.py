@@ -197,6 +197,24 @@ def test_cross_field_checks_run_on_the_merged_config(tmp_path):
     assert "lr_milestones = [5, 3]" in error_of(tmp_path, "defaults: {lr_milestones: [5, 3]}\n")
 
 
+def test_dividemix_transforms_need_clothing1m_and_the_torch_loader(tmp_path):
+    text = error_of(tmp_path, "defaults: {transforms: dividemix}\n")
+    assert text == ("CEConfig: transforms = 'dividemix' with dataset = 'digits': it is defined "
+                    "for clothing1m only; expected transforms = 'standard'")
+    with pytest.raises(ConfigError, match=r"transforms = 'dividemix' with loader = 'gpu': only "
+                                          r"the torch loader applies it; expected loader = "
+                                          r"'torch'"):
+        resolve_config(CEConfig, flags={"dataset": "clothing1m", "loader": "gpu",
+                                        "transforms": "dividemix"})
+    with pytest.raises(ConfigError, match=r"transforms = 'dividemix' with loader = 'ffcv'"):
+        TrainingConfig(dataset="clothing1m", loader="ffcv", transforms="dividemix")
+    cfg = resolve_config(CEConfig, flags={"dataset": "clothing1m", "transforms": "dividemix"})
+    assert (cfg.transforms, to_dict(cfg)["transforms"]) == ("dividemix", "dividemix")
+    assert TrainingConfig().transforms == "standard"
+    assert "transforms = 'fancy': expected one of 'standard', 'dividemix'" in error_of(
+        tmp_path, "defaults: {transforms: fancy}\n")
+
+
 # -- names kept here without torch match the library's ------------------------------------------
 
 def test_names_match_the_library():

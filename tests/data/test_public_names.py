@@ -25,7 +25,8 @@ FLAT_LAYOUT_NAMES = [
     "GPUResidentLoader",
 ]
 ADDED_NAMES = ["ArrayDataset", "BATCH_KEYS", "CODIVIDE_GROUPS", "PHASE_GROUPS",
-               "DEVICE_AUGMENTATION", "default_cache_dir"]
+               "DEVICE_AUGMENTATION", "default_cache_dir", "TRANSFORM_PRESETS",
+               "CLOTHING1M_NORMALIZATION"]
 
 
 @pytest.mark.parametrize("name", FLAT_LAYOUT_NAMES + ADDED_NAMES)

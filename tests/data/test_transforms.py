@@ -6,7 +6,14 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
-from ignoise.data.transforms import NORMALIZATION, TRANSFORM_NAMES, eval_transform, train_transform
+from ignoise.data.transforms import (
+    CLOTHING1M_NORMALIZATION,
+    NORMALIZATION,
+    TRANSFORM_NAMES,
+    TRANSFORM_PRESETS,
+    eval_transform,
+    train_transform,
+)
 
 CIFAR = ("cifar10", "cifar100", "cifar10n", "cifar100n")
 
@@ -83,3 +90,82 @@ def test_unknown_name_lists_the_known_ones():
         train_transform("mnist")
     with pytest.raises(ValueError, match=r"'mnist'"):
         eval_transform("mnist")
+
+
+# -- presets: DivideMix's Clothing1M pipeline (LiJunnan1992/DivideMix, dataloader_clothing1M.py)
+
+def _photo(size=(400, 300), seed=0):
+    """A random RGB image, so that every crop offset and flip gives another tensor."""
+    width, height = size
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+DIVIDEMIX_STATS = ((0.6959, 0.6537, 0.6371), (0.3113, 0.3192, 0.3214))
+
+
+def test_dividemix_training_is_resize_random_crop_flip_with_clothing1m_statistics():
+    assert TRANSFORM_PRESETS == ("standard", "dividemix")
+    assert CLOTHING1M_NORMALIZATION == DIVIDEMIX_STATS
+    by_hand = T.Compose([T.Resize(256), T.RandomCrop(224), T.RandomHorizontalFlip(),
+                         T.ToTensor(), T.Normalize(*DIVIDEMIX_STATS)])
+    img, preset = _photo(), train_transform("clothing1m", "dividemix")
+    outs = []
+    for seed in range(6):
+        torch.manual_seed(seed)
+        out = preset(img)
+        torch.manual_seed(seed)
+        torch.testing.assert_close(out, by_hand(img), rtol=0, atol=0)
+        assert out.dtype == torch.float32 and tuple(out.shape) == (3, 224, 224)
+        outs.append(out)
+    assert any(not torch.equal(outs[0], o) for o in outs[1:])  # random crops and flips
+
+
+def test_dividemix_eval_is_resize_centre_crop_with_clothing1m_statistics():
+    by_hand = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                         T.Normalize(*DIVIDEMIX_STATS)])
+    img, preset = _photo(), eval_transform("clothing1m", "dividemix")
+    torch.manual_seed(0)
+    first = preset(img)
+    torch.manual_seed(1)
+    torch.testing.assert_close(preset(img), first, rtol=0, atol=0)
+    torch.testing.assert_close(first, by_hand(img), rtol=0, atol=0)
+    assert tuple(first.shape) == (3, 224, 224)
+    # a constant image: exactly (v - mean) / std per channel
+    out = preset(_constant((300, 260), 51))
+    mean, std = (torch.tensor(v).view(-1, 1, 1) for v in DIVIDEMIX_STATS)
+    torch.testing.assert_close(out, ((0.2 - mean) / std).expand_as(out))
+
+
+def test_standard_preset_is_the_pipeline_of_before():
+    # the transforms of each dataset as they were before presets, built by hand
+    imagenet = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+    def tail(stats):
+        return [T.ToTensor(), T.Normalize(*stats)]
+
+    cases = {
+        "clothing1m": (_photo(), [T.RandomResizedCrop(224), T.RandomHorizontalFlip()]
+                       + tail(imagenet), [T.Resize(256), T.CenterCrop(224)] + tail(imagenet)),
+        "cifar10": (_photo((32, 32)), [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip()]
+                    + tail(NORMALIZATION["cifar10"]), tail(NORMALIZATION["cifar10"])),
+    }
+    for name, (img, train_ops, eval_ops) in cases.items():
+        for preset, ops in ((train_transform(name, "standard"), train_ops),
+                            (train_transform(name), train_ops),
+                            (eval_transform(name, "standard"), eval_ops),
+                            (eval_transform(name), eval_ops)):
+            torch.manual_seed(3)
+            out = preset(img)
+            torch.manual_seed(3)
+            torch.testing.assert_close(out, T.Compose(ops)(img), rtol=0, atol=0)
+
+
+def test_a_preset_the_dataset_lacks_or_an_unknown_one_is_refused():
+    for transform in (train_transform, eval_transform):
+        with pytest.raises(ValueError, match=r"preset 'dividemix' is defined for clothing1m "
+                                             r"only, got dataset 'cifar10'"):
+            transform("cifar10", "dividemix")
+        with pytest.raises(ValueError, match=r"unknown transforms preset 'fancy': expected one "
+                                             r"of \('standard', 'dividemix'\)"):
+            transform("clothing1m", "fancy")

@@ -3,9 +3,11 @@ with
 
     accelerate launch --multi_gpu --num_processes 2 ... gss_pool_worker.py OUT_DIR
 
-It trains GSS-SSL (DivideMix with a direction pool fed by the co-divide's predictions) and then
-GSS-CE (a pool fed by the step's outputs, per-iteration draws) on the digits for a few short
-epochs, and saves its own copy of the pools and of the co-divide state to ``rank<r>.pt``.
+It trains GSS-SSL (DivideMix with a direction pool fed by the co-divide's predictions), then
+GSS-CE (a pool fed by the step's outputs, per-iteration draws), then DivideMix divided on
+per-epoch class-balanced subsets (each rank reads its share of the subsets only), on the digits
+for a few short epochs, and saves its own copy of the pools and of the co-divide states to
+``rank<r>.pt``.
 """
 
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ignoise.data import (
+    BalancedSubsets,
     CoDivideBatchSampler,
     TwoViewDataset,
     build_noisy_data,
@@ -62,8 +65,19 @@ def main(out: Path) -> None:
     ce_pool.attach(ce, output_transform=lambda o: (o["logits"].float().softmax(1), o["index"]))
     ce.run(loader, max_epochs=2, epoch_length=4)
 
+    subsets = BalancedSubsets(given, 300, seed=0)
+    sampler = CoDivideBatchSampler(n, 16, epoch_length=3, seed=0, rank=rank, world_size=world)
+    on_subsets = CoDivide(nets, train_eval, num_samples=n, num_classes=k, warmup_epochs=1,
+                          sampler=sampler, accelerator=acc, subsets=subsets)
+    step = DivideMixStep(nets, opts, acc, division=on_subsets, num_classes=k, warmup_epochs=1,
+                         lambda_u=25.0)
+    trainer = create_trainer(step, epoch_samplers=[sampler])
+    on_subsets.attach(trainer)
+    trainer.run(make_codivide_loader(TwoViewDataset(data.train), sampler), max_epochs=3)
+
     torch.save({"world_size": world, "pool": pool.state_dict(), "division": division.state_dict(),
-                "ce_pool": ce_pool.state_dict()}, out / f"rank{rank}.pt")
+                "ce_pool": ce_pool.state_dict(), "on_subsets": on_subsets.state_dict()},
+               out / f"rank{rank}.pt")
 
 
 if __name__ == "__main__":

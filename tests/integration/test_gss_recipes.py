@@ -34,6 +34,20 @@ def test_dividemix_divides_the_digits_and_learns(recipe, tmp_path):
     assert results["test_acc_last"] == pytest.approx(0.9639, abs=BAND), rows
 
 
+def test_gss_ssl_whose_pool_never_switches_is_dividemix_exactly(recipe, tmp_path):
+    # lambda1 = lambda2 = 0: every pool is the given label, so GSS-SSL must train as DivideMix,
+    # bit for bit. Its extra per-epoch prediction passes during the warm-up must not shift the
+    # random draws (mixup, shuffles) that follow; comparisons of the two are then paired.
+    # Three epochs: the warm-up's second epoch evaluates for GSS only, the third mixes.
+    short = [*SHORT, "--epochs", "3"]
+    dm = recipe("dividemix", *short, "--output-dir", str(tmp_path / "dm"))
+    gss = recipe("gss_cifar", *short, "--lambda1", "0", "--lambda2", "0",
+                 "--output-dir", str(tmp_path / "gss"))
+    assert gss["method"] == "gss_ssl" and gss["history"][-1]["switched_fraction"] == 0.0
+    for a, b in zip(dm["history"], gss["history"], strict=True):
+        assert {k: v for k, v in b.items() if k in a} == a
+
+
 def test_gss_ssl_resumes_exactly_with_its_pools(recipe, tmp_path):
     full = recipe("gss_cifar", *SHORT, "--output-dir", str(tmp_path / "full"))
     assert full["method"] == "gss_ssl"

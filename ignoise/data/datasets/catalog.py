@@ -49,6 +49,9 @@ class NoisyData:
             derives it.
         val: a validation set with noisy labels (see :meth:`hold_out`), evaluated each epoch
             as ``val``; ``None`` for none.
+        transforms: the image pipeline of :attr:`name` (a preset of
+            :data:`~ignoise.data.TRANSFORM_PRESETS`) that :attr:`eval_train` reads ``train``
+            with; :func:`build_noisy_data` records the one it built ``train`` and ``test`` with.
     """
 
     train: NoisyLabelDataset
@@ -57,6 +60,7 @@ class NoisyData:
     name: str
     train_eval: NoisyLabelDataset | None = None
     val: NoisyLabelDataset | None = None
+    transforms: str = "standard"
 
     @property
     def num_classes(self) -> int:
@@ -89,7 +93,8 @@ class NoisyData:
         Handlers that score every training sample once an epoch (pseudo-labels, co-divide,
         gradient bias) read it through :func:`~ignoise.data.make_eval_loader`: ``train_eval``
         when given, else ``train`` with :func:`~ignoise.data.eval_transform` of :attr:`name`
-        for a dataset of :data:`DATASETS`, else ``train`` as it is.
+        and the preset :attr:`transforms` (DivideMix's ``eval_train`` reads Clothing1M with its
+        test transform) for a dataset of :data:`DATASETS`, else ``train`` as it is.
 
         Examples:
             >>> data = build_noisy_data("digits", noise="sym", noise_rate=0.2)
@@ -101,7 +106,7 @@ class NoisyData:
         if self.train_eval is not None:
             return self.train_eval
         if self.name in DATASETS and hasattr(self.train, "with_transform"):
-            return self.train.with_transform(eval_transform(self.name))
+            return self.train.with_transform(eval_transform(self.name, self.transforms))
         return self.train
 
     def hold_out(self, fraction: float, seed: int = 0) -> NoisyData:
@@ -378,6 +383,7 @@ def build_noisy_data(
     download: bool = False,
     label_set: str | None = None,
     noise_options: dict | None = None,
+    transforms: str = "standard",
 ) -> NoisyData:
     """Load ``name`` with its train and eval transforms and corrupt its training labels.
 
@@ -386,14 +392,24 @@ def build_noisy_data(
     real noisy labels (CIFAR-N, Animal-10N, Clothing1M, WebVision) take ``noise="none"`` and
     report their realized noise against the clean labels, or a NaN rate where those are unknown.
 
+    ``transforms`` picks the image pipeline (:func:`~ignoise.data.train_transform` for
+    ``train``, :func:`~ignoise.data.eval_transform` for ``test`` and
+    :attr:`NoisyData.eval_train`): ``"standard"``, ignoise's per-dataset one, or
+    ``"dividemix"``, DivideMix's Clothing1M one (LiJunnan1992/DivideMix,
+    ``dataloader_clothing1M.py``: resize to 256, random or central 224x224 crop, Clothing1M
+    statistics; ``clothing1m`` only).
+
     Raises:
-        ValueError: unknown dataset or noise, a rate outside [0, 1), synthetic noise asked of a
-            dataset whose labels are already noisy.
+        ValueError: unknown dataset, noise or transforms preset, a preset not defined for the
+            dataset, a rate outside [0, 1), synthetic noise asked of a dataset whose labels are
+            already noisy.
     """
-    train = load_dataset(name, root, train=True, transform=train_transform(name),
-                         download=download, label_set=label_set)
-    test = load_dataset(name, root, train=False, transform=eval_transform(name),
-                        download=download, label_set=label_set)
+    # the transforms first: a preset the dataset lacks is refused before any file is read
+    train_tf, test_tf = train_transform(name, transforms), eval_transform(name, transforms)
+    train = load_dataset(name, root, train=True, transform=train_tf, download=download,
+                         label_set=label_set)
+    test = load_dataset(name, root, train=False, transform=test_tf, download=download,
+                        label_set=label_set)
     _check_same_classes(train, test, name)
     if name in _REAL_NOISE:
         kind = _REAL_NOISE[name]
@@ -406,10 +422,11 @@ def build_noisy_data(
         else:
             report = realized_noise(train.clean_targets, train.targets, train.num_classes,
                                     kind=kind)
-        return NoisyData(train, test, report, name)
+        return NoisyData(train, test, report, name, transforms=transforms)
     options = dict(noise_options or {})
     if noise == "asym":
         # The dataset's own map, or an error naming it when it has none (digits).
         options.setdefault("dataset", name)
-    return NoisyData.from_datasets(train, test, noise=noise, noise_rate=noise_rate, seed=seed,
+    data = NoisyData.from_datasets(train, test, noise=noise, noise_rate=noise_rate, seed=seed,
                                    name=name, noise_options=options)
+    return dataclasses.replace(data, transforms=transforms)

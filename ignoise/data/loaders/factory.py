@@ -14,13 +14,15 @@ import os
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader
 
 from ..datasets.views import TwoViewDataset
 from ..samplers.codivide import make_codivide_loader
+from ..samplers.sharded import ShardedEvalSampler
 from .torch_loaders import make_eval_loader, make_paired_loader, make_train_loader
 
 __all__ = ["LOADER_KINDS", "DEVICE_AUGMENTATION", "default_cache_dir", "build_loaders",
-           "build_eval_loader"]
+           "build_eval_loader", "restrict_eval_loader"]
 
 LOADER_KINDS = ("torch", "gpu", "ffcv")
 
@@ -217,6 +219,27 @@ def build_eval_loader(
         num_workers=max(int(num_workers), 1), targets=dataset.targets,
         clean_targets=dataset.clean_targets, **common, **sharding,
     )
+
+
+def restrict_eval_loader(loader, indices):
+    """An evaluation loader like ``loader`` that reads only the samples ``indices``, each on
+    exactly one rank, or ``None`` for a loader that cannot (one of your own): the caller then
+    reads the whole pass and keeps what it needs.
+
+    Works for the loaders :func:`build_eval_loader` makes: the torch DataLoader (a new one, with
+    the same dataset, batch size and workers), the GPU-resident loader (its images stay on the
+    device) and the FFCV loader (a new one over the same ``.beton``).
+    """
+    if getattr(loader, "train", False):
+        return None  # a training loader's order is its sampler's
+    if hasattr(loader, "restricted"):
+        return loader.restricted(indices)
+    sampler = getattr(loader, "sampler", None)
+    if isinstance(loader, DataLoader) and isinstance(sampler, ShardedEvalSampler):
+        return make_eval_loader(loader.dataset, loader.batch_size, rank=sampler.rank,
+                                world_size=sampler.world_size, num_workers=loader.num_workers,
+                                pin_memory=loader.pin_memory, indices=indices)
+    return None
 
 
 def _check_kind(kind: str) -> None:

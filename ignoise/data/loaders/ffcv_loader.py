@@ -516,9 +516,11 @@ def ffcv_eval_loader(
     num_workers: int = -1,
     os_cache: bool = True,
     batches_ahead: int = 3,
+    indices=None,
 ) -> FFCVLoader:
     """A sequential evaluation loader: rank ``r`` of ``w`` reads samples ``r, r + w, ...``, all
-    of them, with no padding and the last partial batch kept.
+    of them, with no padding and the last partial batch kept. ``indices`` limits it to those
+    samples; the loader's ``restricted(indices)`` builds such a loader over the same file.
 
     Args:
         path: the ``.beton``.
@@ -550,13 +552,21 @@ def ffcv_eval_loader(
     else:
         _constant_size(info, path, "evaluation without center_crop")
         decoder = SimpleRGBImageDecoder()
-    indices = np.asarray(list(ShardedEvalSampler(n, rank=rank, world_size=world_size)))
+    mine = np.asarray(list(ShardedEvalSampler(n, rank=rank, world_size=world_size,
+                                              indices=indices)), dtype=np.int64)
     loader = _build(
-        path, batch_size, order=OrderOption.SEQUENTIAL, indices=indices, image_decoder=decoder,
+        path, batch_size, order=OrderOption.SEQUENTIAL, indices=mine, image_decoder=decoder,
         device=device, drop_last=False, num_workers=num_workers, os_cache=os_cache,
         batches_ahead=batches_ahead, fields=info["fields"],
     )
-    return FFCVLoader(
+    out = FFCVLoader(
         loader, device=device, normalization=normalization, channels=info["channels"],
         targets=labels, clean_targets=clean, train=False,
     )
+    # FFCV fixes the indices when the loader is built: a subset's pass builds another one.
+    out.restricted = lambda subset: ffcv_eval_loader(
+        path, batch_size, normalization=normalization, device=device, rank=rank,
+        world_size=world_size, center_crop=center_crop, center_crop_ratio=center_crop_ratio,
+        targets=targets, clean_targets=clean_targets, num_workers=num_workers,
+        os_cache=os_cache, batches_ahead=batches_ahead, indices=subset)
+    return out

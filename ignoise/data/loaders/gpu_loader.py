@@ -10,6 +10,7 @@ approach).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator, Sequence
 
@@ -211,6 +212,17 @@ class GPUResidentLoader:
             self._sampler.seed = self.seed
         if self._grouped is not None and self._state_key in state:
             self._grouped.load_state_dict(state[self._state_key])
+
+    def restricted(self, indices) -> GPUResidentLoader:
+        """This evaluation loader over ``indices`` only, each on exactly one rank (the images
+        stay where they are)."""
+        if self.train:
+            raise ValueError("only an evaluation loader can be restricted to a subset")
+        mine = list(ShardedEvalSampler(len(self._targets), rank=self.rank,
+                                       world_size=self.world_size, indices=indices))
+        out = copy.copy(self)
+        out._eval_order = torch.as_tensor(mine, dtype=torch.int64, device=self.device)
+        return out
 
     def __len__(self) -> int:
         if not self.train:

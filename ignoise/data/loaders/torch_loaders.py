@@ -8,6 +8,7 @@ the last batch with duplicates. Steps move batches to the device with
 
 from __future__ import annotations
 
+import torch
 from torch.utils.data import DataLoader, default_collate
 
 from ..samplers.sharded import ShardedEvalSampler, ShardedRandomSampler
@@ -54,16 +55,25 @@ def make_eval_loader(
     world_size: int = 1,
     num_workers: int = 0,
     pin_memory: bool = False,
+    indices=None,
 ) -> DataLoader:
-    """A sequential loader that gives each sample to exactly one rank and drops nothing."""
+    """A sequential loader that gives each sample to exactly one rank and drops nothing;
+    ``indices`` limits it to those samples (a one-off pass: its workers do not persist).
+
+    It draws its workers' base seed from a generator of its own: a DataLoader without one
+    takes it from torch's global generator on every pass, so an extra evaluation pass (a
+    handler's, another evaluation interval) would shift training's later random draws.
+    """
     _check_batch_size(batch_size)
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=ShardedEvalSampler(len(dataset), rank=rank, world_size=world_size),
+        sampler=ShardedEvalSampler(len(dataset), rank=rank, world_size=world_size,
+                                   indices=indices),
         num_workers=num_workers,
         pin_memory=pin_memory,
-        persistent_workers=num_workers > 0,
+        persistent_workers=num_workers > 0 and indices is None,
+        generator=torch.Generator().manual_seed(0),
     )
 
 

@@ -1,7 +1,7 @@
 """Samplers that shard by rank from one seed: random and evaluation order, CDAS pairs,
 co-divide groups, class-balanced subsets."""
 
-from .balanced import ClassBalancedSubsetSampler
+from .balanced import BalancedSubsets, ClassBalancedSubsetSampler
 from .cdas import SAMPLING_MODES, ClassDistributionAgreementSampler
 from .codivide import (
     CODIVIDE_GROUPS,
@@ -17,5 +17,5 @@ __all__ = [
     "ClassDistributionAgreementSampler", "SAMPLING_MODES",
     "CoDivideBatchSampler", "CODIVIDE_GROUPS", "PHASE_GROUPS", "collate_codivide",
     "make_codivide_loader",
-    "ClassBalancedSubsetSampler",
+    "ClassBalancedSubsetSampler", "BalancedSubsets",
 ]

@@ -4,13 +4,15 @@ DivideMix's Clothing1M code does not train on the whole million noisy images eac
 epoch draws a fresh subset holding the same number of images of each (noisy) class. This sampler
 does that draw from ``(seed, epoch)``, so every rank draws the same subset and a resumed run
 draws what an uninterrupted one would, as
-:class:`~ignoise.data.samplers.sharded.ShardedRandomSampler`. No ignoise recipe uses it yet: the
-Clothing1M configs train and divide on all the images each epoch (docs/gss.rst).
+:class:`~ignoise.data.samplers.sharded.ShardedRandomSampler`. No ignoise recipe uses the sampler;
+DivideMix and GSS-SSL draw their per-epoch subsets with :class:`BalancedSubsets` (the
+``division_subset`` config key, docs/dividemix.rst).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +20,7 @@ import torch
 
 from .sharded import epoch_generator
 
-__all__ = ["ClassBalancedSubsetSampler"]
+__all__ = ["ClassBalancedSubsetSampler", "BalancedSubsets"]
 
 
 class ClassBalancedSubsetSampler(torch.utils.data.Sampler[int]):
@@ -144,3 +146,69 @@ class ClassBalancedSubsetSampler(torch.utils.data.Sampler[int]):
 
     def load_state_dict(self, state: dict) -> None:
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
+
+
+class BalancedSubsets:
+    """Class-balanced subsets of distinct samples, one per ``(epoch, stream)``: DivideMix's
+    Clothing1M draw, where each network is divided on, and the other trained on, a fresh subset
+    every epoch.
+
+    A subset of ``size`` holds ``size // K`` samples of each (given) class, the ``size % K``
+    extra ones going to classes drawn at random; a class with fewer samples than its quota gives
+    all of them, so the subset is then smaller (DivideMix's loop takes each image at most once).
+    The draw depends on ``(seed, epoch, stream)`` only: every rank and a resumed run draw the
+    same subsets.
+
+    Args:
+        targets: the given label of every training sample (the classes are balanced on these).
+        size: samples per subset (DivideMix's Clothing1M: ``num_batches * batch_size`` =
+            32,000 per division).
+        seed: shared seed.
+
+    Examples:
+        >>> import torch
+        >>> subsets = BalancedSubsets(torch.tensor([0, 0, 0, 0, 1, 1, 1, 2]), size=6, seed=0)
+        >>> mask = subsets.mask(epoch=1, stream=0)
+        >>> int(mask.sum()), torch.bincount(torch.tensor([0, 0, 0, 0, 1, 1, 1, 2])[mask]).tolist()
+        (5, [2, 2, 1])
+    """
+
+    def __init__(self, targets, size: int, seed: int = 0) -> None:
+        targets = np.asarray(targets)
+        if (targets.ndim != 1 or targets.size == 0 or not np.issubdtype(targets.dtype, np.integer)
+                or targets.min() < 0):
+            raise ValueError(f"targets must be a non-empty 1-D array of integer labels >= 0, got "
+                             f"{targets.dtype} {targets.shape}")
+        targets = torch.from_numpy(targets.astype(np.int64))
+        counts = torch.bincount(targets)
+        present = torch.nonzero(counts).flatten()
+        if not isinstance(size, numbers.Integral) or size < len(present):
+            raise ValueError(f"a balanced subset of size {size!r} cannot hold the "
+                             f"{len(present)} classes: expected an integer >= {len(present)}")
+        if size > targets.numel():
+            raise ValueError(f"a subset of {size} samples is larger than the {targets.numel()} "
+                             "training samples")
+        self.targets, self.size, self.seed = targets, int(size), int(seed)
+        # The members of each class, grouped once.
+        self._members = list(torch.split(torch.argsort(targets, stable=True),
+                                         counts[present].tolist()))
+
+    def indices(self, epoch: int, stream: int, size: int | None = None) -> torch.Tensor:
+        """The subset of ``(epoch, stream)`` as sorted sample indices; ``size`` overrides the
+        subset size (at most the number of samples)."""
+        size = min(self.size if size is None else int(size), self.targets.numel())
+        g = torch.Generator()
+        g.manual_seed((self.seed * 1_000_003 + int(epoch)) * 31 + int(stream))
+        k = len(self._members)
+        base, extra = divmod(size, k)
+        quota = torch.full((k,), base, dtype=torch.int64)
+        quota[torch.randperm(k, generator=g)[:extra]] += 1
+        picks = [members[torch.randperm(len(members), generator=g)[:m]]
+                 for members, m in zip(self._members, quota.tolist())]
+        return torch.cat(picks).sort().values
+
+    def mask(self, epoch: int, stream: int, size: int | None = None) -> torch.Tensor:
+        """The subset of ``(epoch, stream)`` as an ``(N,)`` boolean mask."""
+        mask = torch.zeros(self.targets.numel(), dtype=torch.bool)
+        mask[self.indices(epoch, stream, size)] = True
+        return mask

@@ -93,33 +93,47 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
         self.seed, self.rank, self.world_size = int(seed), rank, world_size
         self.epoch = 0
         self.labeled: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.within: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def set_division(self, labeled_a: torch.Tensor | None,
-                     labeled_b: torch.Tensor | None = None) -> None:
+                     labeled_b: torch.Tensor | None = None, *,
+                     within: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
         """Set each network's labeled subset as a boolean mask of length ``n`` (the rest is its
         unlabeled subset); ``None`` returns to warm-up batches over all samples.
 
-        An empty labeled or unlabeled subset falls back to all samples: no batch is ever empty.
+        ``within`` restricts each network to a pool of samples, ``(mask_a, mask_b)``
+        (DivideMix's per-epoch class-balanced subsets, :class:`~ignoise.data.BalancedSubsets`):
+        its warm-up batches come from its pool, and its unlabeled subset is the pool minus its
+        labeled subset. ``None`` is the whole training set.
+
+        An empty labeled or unlabeled subset falls back to the network's pool: no batch is ever
+        empty.
         """
+        self.within = None if within is None else tuple(self._mask(m) for m in within)
         if labeled_a is None:
             self.labeled = None
             return
-        masks = []
-        for mask in (labeled_a, labeled_b):
-            mask = torch.as_tensor(mask, dtype=torch.bool).cpu()
-            if mask.shape != (self.n,):
-                raise ValueError(f"a division mask must have shape ({self.n},), "
-                                 f"got {tuple(mask.shape)}")
-            masks.append(mask)
+        masks = [self._mask(labeled_a), self._mask(labeled_b)]
+        if self.within is not None:
+            masks = [mask & pool for mask, pool in zip(masks, self.within)]
         self.labeled = (masks[0], masks[1])
 
-    def _stream(self, subset: torch.Tensor, length: int, g: torch.Generator) -> torch.Tensor:
-        """``length`` indices: consecutive random permutations of ``subset``."""
+    def _mask(self, mask) -> torch.Tensor:
+        mask = torch.as_tensor(mask, dtype=torch.bool).cpu()
+        if mask.shape != (self.n,):
+            raise ValueError(f"a division mask must have shape ({self.n},), "
+                             f"got {tuple(mask.shape)}")
+        return mask
+
+    def _stream(self, subset: torch.Tensor, length: int, g: torch.Generator,
+                fallback: torch.Tensor | None = None) -> torch.Tensor:
+        """``length`` indices: consecutive random permutations of ``subset`` (of ``fallback``,
+        by default all samples, when ``subset`` is empty)."""
         if subset.numel() == 0:
-            subset = torch.arange(self.n)
+            subset = torch.arange(self.n) if fallback is None else fallback
         rounds = math.ceil(length / subset.numel())
         order = torch.rand(rounds, subset.numel(), generator=g).argsort(dim=1)
         return subset[order.flatten()[:length]]
@@ -130,16 +144,18 @@ class CoDivideBatchSampler(torch.utils.data.Sampler[list]):
         shape = (self.epoch_length, self.world_size, self.batch_size)
         length = self.epoch_length * self.world_size * self.batch_size
         everything = torch.arange(self.n)
+        pools = [everything if m is None else everything[m] for m in (self.within or (None,) * 2)]
         if self.labeled is None:
             groups = []
-            for _ in ("a", "b"):
-                both = self._stream(everything, 2 * length, g).view(*shape[:2], 2, self.batch_size)
+            for pool in pools:
+                both = self._stream(pool, 2 * length, g).view(*shape[:2], 2, self.batch_size)
                 groups += [both[:, :, 0], both[:, :, 1]]
             return groups
         groups = []
-        for mask in self.labeled:
-            groups.append(self._stream(everything[mask], length, g).view(shape))
-            groups.append(self._stream(everything[~mask], length, g).view(shape))
+        for i, mask in enumerate(self.labeled):
+            unlabeled = ~mask if self.within is None else self.within[i] & ~mask
+            groups.append(self._stream(everything[mask], length, g, pools[i]).view(shape))
+            groups.append(self._stream(everything[unlabeled], length, g, pools[i]).view(shape))
         return groups
 
     def __iter__(self):

@@ -76,16 +76,22 @@ class ShardedEvalSampler(torch.utils.data.Sampler[int]):
     Rank ``r`` takes ``r, r + w, ...``: every sample is seen by exactly one rank, so metrics that
     all-reduce their counts (ignite's) count each test sample once. Unlike
     ``DistributedSampler`` or Accelerate's prepared loaders, nothing is duplicated to even out
-    the ranks.
+    the ranks. ``indices`` limits the pass to those samples (a subset's evaluation); rank ``r``
+    then takes ``indices[r], indices[r + w], ...``.
     """
 
-    def __init__(self, n: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, n: int, rank: int = 0, world_size: int = 1, indices=None) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside [0, {world_size})")
         self.n, self.rank, self.world_size = int(n), rank, world_size
+        self.indices = None if indices is None else torch.as_tensor(indices).long().tolist()
+
+    def _mine(self):
+        every = range(self.n) if self.indices is None else self.indices
+        return every[self.rank::self.world_size]
 
     def __iter__(self):
-        return iter(range(self.rank, self.n, self.world_size))
+        return iter(self._mine())
 
     def __len__(self) -> int:
-        return len(range(self.rank, self.n, self.world_size))
+        return len(self._mine())

@@ -4,7 +4,9 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torchvision import transforms as T
 
 from ignoise.data.datasets.catalog import DATASETS, build_noisy_data, load_dataset
 from ignoise.data.datasets.clothing1m import CLOTHING1M_CLASSES, CLOTHING1M_FILES, load_clothing1m
@@ -156,3 +158,32 @@ def test_catalog_uses_the_clean_test_set_and_no_synthetic_noise(root):
     assert (summary["kind"], summary["rate"], summary["n"]) == ("web", None, 6)
     with pytest.raises(ValueError, match="clothing1m has web noisy labels"):
         build_noisy_data("clothing1m", root, noise="asym", noise_rate=0.4)
+
+
+def test_catalog_dividemix_transforms_reach_train_test_eval_train_and_the_hold_out(root):
+    data = build_noisy_data("clothing1m", root, transforms="dividemix")
+    assert data.transforms == "dividemix"
+    assert build_noisy_data("clothing1m", root).transforms == "standard"
+    # DivideMix's dataloader_clothing1M.py: test and eval_train resize to 256 and crop the
+    # centre; train resizes and crops at random; both with Clothing1M's statistics
+    stats = ((0.6959, 0.6537, 0.6371), (0.3113, 0.3192, 0.3214))
+    centre = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(*stats)])
+    random = T.Compose([T.Resize(256), T.RandomCrop(224), T.RandomHorizontalFlip(),
+                        T.ToTensor(), T.Normalize(*stats)])
+    plain_train = load_clothing1m(root, "train")
+    plain_test = load_clothing1m(root, "test")
+    torch.testing.assert_close(data.test[1]["x"], centre(plain_test[1]["x"]), rtol=0, atol=0)
+    torch.testing.assert_close(data.eval_train[2]["x"], centre(plain_train[2]["x"]), rtol=0,
+                               atol=0)
+    torch.manual_seed(0)
+    augmented = data.train[2]["x"]
+    torch.manual_seed(0)
+    torch.testing.assert_close(augmented, random(plain_train[2]["x"]), rtol=0, atol=0)
+    held = data.hold_out(0.5, seed=0)  # a copy: the preset survives it
+    assert held.transforms == "dividemix" and len(held.val) == 2
+    key = held.train.keys[0]
+    torch.testing.assert_close(held.eval_train[0]["x"],
+                               centre(plain_train[plain_train.keys.index(key)]["x"]), rtol=0,
+                               atol=0)
+    with pytest.raises(ValueError, match="preset 'dividemix' is defined for clothing1m only"):
+        build_noisy_data("digits", transforms="dividemix")
