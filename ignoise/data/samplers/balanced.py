@@ -23,6 +23,21 @@ from .sharded import epoch_generator
 __all__ = ["ClassBalancedSubsetSampler", "BalancedSubsets"]
 
 
+def _class_members(targets: np.ndarray, counts: np.ndarray) -> list[torch.Tensor]:
+    """The indices of each class present in ``targets`` (``counts`` its bincount), grouped
+    once, so that a draw is then one op per class."""
+    order = torch.from_numpy(np.argsort(targets, kind="stable"))
+    return list(torch.split(order, counts[np.flatnonzero(counts)].tolist()))
+
+
+def _class_quotas(total: int, k: int, g: torch.Generator) -> list[int]:
+    """``total // k`` per class, plus one for ``total % k`` classes drawn from ``g``."""
+    base, extra = divmod(total, k)
+    quota = torch.full((k,), base, dtype=torch.int64)
+    quota[torch.randperm(k, generator=g)[:extra]] += 1
+    return quota.tolist()
+
+
 class ClassBalancedSubsetSampler(torch.utils.data.Sampler[int]):
     """Draws ``num_samples`` indices per epoch, the same number from every class, split by rank.
 
@@ -99,9 +114,7 @@ class ClassBalancedSubsetSampler(torch.utils.data.Sampler[int]):
             raise ValueError(
                 f"num_samples={num_samples} is less than the {len(present)} classes to balance"
             )
-        # The members of each class, grouped once: an epoch's draw is then one op per class.
-        order = torch.from_numpy(np.argsort(targets, kind="stable"))
-        self._members = list(torch.split(order, counts[present].tolist()))
+        self._members = _class_members(targets, counts)
         self.classes = present
         self.num_samples = int(num_samples)
         self.seed, self.rank, self.world_size = int(seed), rank, world_size
@@ -113,12 +126,9 @@ class ClassBalancedSubsetSampler(torch.utils.data.Sampler[int]):
     def global_order(self) -> torch.Tensor:
         """This epoch's subset in its shuffled order, padded to a multiple of ``world_size``."""
         g = epoch_generator(self.seed, self.epoch)
-        k = len(self._members)
-        base, extra = divmod(self.num_samples, k)
-        quota = torch.full((k,), base, dtype=torch.int64)
-        quota[torch.randperm(k, generator=g)[:extra]] += 1
+        quotas = _class_quotas(self.num_samples, len(self._members), g)
         picks = []
-        for members, m in zip(self._members, quota.tolist()):
+        for members, m in zip(self._members, quotas):
             c = len(members)
             if m <= c:
                 draw = torch.randperm(c, generator=g)[:m]  # distinct samples
@@ -179,19 +189,17 @@ class BalancedSubsets:
                 or targets.min() < 0):
             raise ValueError(f"targets must be a non-empty 1-D array of integer labels >= 0, got "
                              f"{targets.dtype} {targets.shape}")
-        targets = torch.from_numpy(targets.astype(np.int64))
-        counts = torch.bincount(targets)
-        present = torch.nonzero(counts).flatten()
+        counts = np.bincount(targets)
+        present = np.flatnonzero(counts)
         if not isinstance(size, numbers.Integral) or size < len(present):
             raise ValueError(f"a balanced subset of size {size!r} cannot hold the "
                              f"{len(present)} classes: expected an integer >= {len(present)}")
-        if size > targets.numel():
-            raise ValueError(f"a subset of {size} samples is larger than the {targets.numel()} "
+        if size > targets.size:
+            raise ValueError(f"a subset of {size} samples is larger than the {targets.size} "
                              "training samples")
-        self.targets, self.size, self.seed = targets, int(size), int(seed)
-        # The members of each class, grouped once.
-        self._members = list(torch.split(torch.argsort(targets, stable=True),
-                                         counts[present].tolist()))
+        self.targets = torch.from_numpy(targets.astype(np.int64))
+        self.size, self.seed = int(size), int(seed)
+        self._members = _class_members(targets, counts)
 
     def indices(self, epoch: int, stream: int, size: int | None = None) -> torch.Tensor:
         """The subset of ``(epoch, stream)`` as sorted sample indices; ``size`` overrides the
@@ -199,12 +207,9 @@ class BalancedSubsets:
         size = min(self.size if size is None else int(size), self.targets.numel())
         g = torch.Generator()
         g.manual_seed((self.seed * 1_000_003 + int(epoch)) * 31 + int(stream))
-        k = len(self._members)
-        base, extra = divmod(size, k)
-        quota = torch.full((k,), base, dtype=torch.int64)
-        quota[torch.randperm(k, generator=g)[:extra]] += 1
+        quotas = _class_quotas(size, len(self._members), g)
         picks = [members[torch.randperm(len(members), generator=g)[:m]]
-                 for members, m in zip(self._members, quota.tolist())]
+                 for members, m in zip(self._members, quotas)]
         return torch.cat(picks).sort().values
 
     def mask(self, epoch: int, stream: int, size: int | None = None) -> torch.Tensor:
