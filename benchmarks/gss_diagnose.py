@@ -20,7 +20,10 @@ judged clean) and over all samples,
 - ``switch_precision``: drawn == clean among the switched labeled samples, against
   ``switched_given_precision``: given == clean among the same samples (a switch helps only
   where the first is higher);
-- ``prediction_accuracy``: argmax of the co-guessed prediction == clean label, all samples.
+- ``prediction_accuracy``: argmax of the co-guessed prediction == clean label, all samples;
+- ``smallest_class_share``: the class the co-guess predicts least often, its count over
+  ``N / K`` (1 when every class is predicted equally often, 0 when one is never predicted; it
+  needs no clean label).
 
 The clean labels are read for these diagnostics only; nothing in training sees them. The final
 table is the last-epoch test accuracy, mean ± sample std over the seeds, per setting and
@@ -55,19 +58,33 @@ SETTINGS = {
                        "mlp:32"),
 }
 
-#: name -> (method, its flags).
+#: name -> (method, its flags). Every pool but ``gss`` (GSS-SSL's defaults: predictions aligned
+#: to equal class frequencies, gate 0.5, no random strategy) names its class balance, so each
+#: variant stays the pool it was measured as when the defaults change.
+_POSTER = ["--confidence-gate", "0", "--lambda2", "0.1", "--class-balance", "none"]
 VARIANTS = {
     "dividemix": ("dividemix", []),
-    "gss": ("gss_ssl", []),  # GSS-SSL's defaults (the gated pool)
-    "gss_poster": ("gss_ssl", ["--confidence-gate", "0", "--lambda2", "0.1"]),
-    "gss_cap": ("gss_ssl", ["--max-progress", "0.5"]),
-    "gss_keep": ("gss_ssl", ["--keep-given", "0.5"]),
-    "gss_gate": ("gss_ssl", ["--confidence-gate", "0.5"]),
-    "gss_clean": ("gss_ssl", ["--original-weight", "clean_prob"]),
-    "gss_norandom": ("gss_ssl", ["--lambda2", "0"]),
-    "gss_gate_cap": ("gss_ssl", ["--confidence-gate", "0.5", "--max-progress", "0.5"]),
-    "gss_gate_norandom": ("gss_ssl", ["--confidence-gate", "0.5", "--lambda2", "0"]),
-    "gss_gate8_norandom": ("gss_ssl", ["--confidence-gate", "0.8", "--lambda2", "0"]),
+    "gss": ("gss_ssl", []),
+    "gss_poster": ("gss_ssl", _POSTER),
+    "gss_given": ("gss_ssl", ["--class-balance", "given"]),
+    "gss_poster_given": ("gss_ssl", ["--confidence-gate", "0", "--lambda2", "0.1",
+                                     "--class-balance", "given"]),
+    "gss_gate8": ("gss_ssl", ["--confidence-gate", "0.8", "--lambda2", "0",
+                              "--class-balance", "none"]),  # GSS-SSL's previous default
+    "gss_gate8_given": ("gss_ssl", ["--confidence-gate", "0.8", "--class-balance", "given"]),
+    "gss_gate5": ("gss_ssl", ["--confidence-gate", "0.5", "--lambda2", "0",
+                              "--class-balance", "none"]),
+    "gss_cap": ("gss_ssl", _POSTER + ["--max-progress", "0.5"]),
+    "gss_keep": ("gss_ssl", _POSTER + ["--keep-given", "0.5"]),
+    "gss_clean": ("gss_ssl", _POSTER + ["--original-weight", "clean_prob"]),
+    "gss_norandom": ("gss_ssl", ["--confidence-gate", "0", "--lambda2", "0",
+                                 "--class-balance", "none"]),
+    "gss_gate_cap": ("gss_ssl", ["--confidence-gate", "0.5", "--lambda2", "0.1",
+                                 "--class-balance", "none", "--max-progress", "0.5"]),
+    # GSS with plain cross-entropy (one network, no co-divide: only the accuracy is recorded;
+    # the settings with --lambda-u do not apply to it).
+    "gss_ce": ("gss_ce", ["--class-balance", "none"]),
+    "gss_ce_uniform": ("gss_ce", ["--class-balance", "uniform"]),
 }
 
 
@@ -114,7 +131,10 @@ def run_cell(argv: list[str], model: str | None, out: Path) -> None:
             row["given_precision"] = _mean([_frac(given[m] == clean[m]) for m in labeled])
             row["labeled_fraction"] = _mean([_frac(m) for m in labeled])
             if self.predictions is not None:
-                row["prediction_accuracy"] = _frac(self.predictions.cpu().argmax(1) == clean)
+                predicted = self.predictions.cpu().argmax(1)
+                row["prediction_accuracy"] = _frac(predicted == clean)
+                counts = torch.bincount(predicted, minlength=self.predictions.shape[1])
+                row["smallest_class_share"] = float(counts.min() * len(counts) / counts.sum())
 
     def recording_pool(run, data, cfg):
         pool = original_pool(run, data, cfg)
@@ -220,6 +240,7 @@ def main(argv=None) -> dict:
         list(executor.map(run, cells))
 
     table: dict = {}
+    by_seed: dict = {}
     for setting, variant, seed in cells:
         path = args.output_dir / setting / variant / f"seed{seed}" / "diagnostics.json"
         if not path.exists():
@@ -227,29 +248,53 @@ def main(argv=None) -> dict:
             continue
         d = json.loads(path.read_text())
         table.setdefault((setting, variant), []).append(100 * d["test_acc_last"])
+        by_seed[setting, variant, seed] = 100 * d["test_acc_last"]
         if args.epochs_table:
             print(f"\n{setting} {variant} seed {seed}: last {100 * d['test_acc_last']:.1f}")
             keys = ["given_precision", "drawn_precision", "switched_labeled", "switched_all",
                     "switch_precision", "switched_given_precision", "prediction_accuracy",
-                    "test_accuracy"]
+                    "smallest_class_share", "test_accuracy"]
             print("epoch " + " ".join(f"{k[:12]:>12}" for k in keys))
             for row in d["history"]:
                 print(f"{row['epoch']:>5} " + " ".join(
                     f"{row[k]:>12.3f}" if isinstance(row.get(k), float) else f"{'-':>12}"
                     for k in keys))
     print("\nlast-epoch test accuracy (%), mean ± std over seeds " + " ".join(map(str, args.seeds)))
-    print(f"{'setting':<16}" + "".join(f"{v:>16}" for v in args.variants))
+    print(f"{'setting':<16}" + "".join(f"{v:>18}" for v in args.variants))
     for setting in args.settings:
         line = f"{setting:<16}"
         for variant in args.variants:
             accs = table.get((setting, variant), [])
             if not accs:
-                line += f"{'-':>16}"
+                line += f"{'-':>18}"
                 continue
             std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-            line += f"{statistics.mean(accs):>9.1f} ± {std:<4.1f}"
+            line += f"{statistics.mean(accs):>11.1f} ± {std:<4.1f}"
         print(line)
+    _print_paired(by_seed, args)
     return {f"{s}/{v}": accs for (s, v), accs in table.items()}
+
+
+def _print_paired(by_seed: dict, args) -> None:
+    """Each variant minus DivideMix at the same seed: mean ± standard error over the seeds both
+    ran (runs of one seed share every random draw until a pool switches a target)."""
+    if "dividemix" not in args.variants or len(args.variants) < 2:
+        return
+    others = [v for v in args.variants if v != "dividemix"]
+    print("\npaired difference to DivideMix (points), mean ± standard error over seeds")
+    print(f"{'setting':<16}" + "".join(f"{v:>18}" for v in others))
+    for setting in args.settings:
+        line = f"{setting:<16}"
+        for variant in others:
+            diffs = [by_seed[setting, variant, s] - by_seed[setting, "dividemix", s]
+                     for s in args.seeds
+                     if (setting, variant, s) in by_seed and (setting, "dividemix", s) in by_seed]
+            if len(diffs) < 2:
+                line += f"{'-':>18}"
+                continue
+            se = statistics.stdev(diffs) / len(diffs) ** 0.5
+            line += f"{statistics.mean(diffs):>+11.1f} ± {se:<4.1f}"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ per-sample evidence of label quality."""
 from .agreement_ratio import AgreementRatio
 from .co_divide import CoDivide, clean_probability
 from .direction_pool import (
+    CLASS_BALANCE,
     ORIGINAL_WEIGHT,
     PREDICTED_CONFIDENCE,
     REDRAW,
     DirectionPool,
+    align_to_prior,
     pool_probabilities,
     strategy_values,
 )
@@ -37,7 +39,8 @@ from .sample_evidence import SampleEvidence
 from .training_set_predictions import predict_training_set
 
 __all__ = ["CoDivide", "clean_probability", "DirectionPool", "pool_probabilities",
-           "strategy_values", "PREDICTED_CONFIDENCE", "ORIGINAL_WEIGHT", "REDRAW", "GradientBias",
+           "strategy_values", "align_to_prior", "PREDICTED_CONFIDENCE", "ORIGINAL_WEIGHT", "REDRAW",
+           "CLASS_BALANCE", "GradientBias",
            "drawn_label_distribution", "final_layer_gradient", "final_linear",
            "given_label_distribution", "gradient_deviation", "screened_distribution",
            "AgreementRatio", "PhaseSwitch", "PseudoLabels", "SampleEvidence",

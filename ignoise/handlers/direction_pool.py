@@ -9,8 +9,8 @@ import ignite.distributed as idist
 import torch
 from ignite.engine import Engine, Events
 
-__all__ = ["DirectionPool", "strategy_values", "pool_probabilities", "PREDICTED_CONFIDENCE",
-           "ORIGINAL_WEIGHT", "REDRAW"]
+__all__ = ["DirectionPool", "strategy_values", "pool_probabilities", "align_to_prior",
+           "PREDICTED_CONFIDENCE", "ORIGINAL_WEIGHT", "REDRAW", "CLASS_BALANCE"]
 
 #: Readings of the predicted strategy's weight (see :func:`strategy_values`).
 PREDICTED_CONFIDENCE = ("predicted", "given")
@@ -19,6 +19,41 @@ PREDICTED_CONFIDENCE = ("predicted", "given")
 ORIGINAL_WEIGHT = ("given_prob", "clean_prob")
 #: How often a sample's target is drawn again.
 REDRAW = ("epoch", "iteration")
+#: The class frequencies the predictions are aligned to before the pool reads them
+#: (:func:`align_to_prior`): none, uniform (the prior of DivideMix's regularizer) or the given
+#: labels' frequencies.
+CLASS_BALANCE = ("none", "uniform", "given")
+
+
+def align_to_prior(predictions: torch.Tensor, prior: torch.Tensor,
+                   rows: torch.Tensor | None = None) -> torch.Tensor:
+    """Distribution alignment (ReMixMatch, Berthelot et al. 2020): scale every class's
+    probabilities by ``prior_k / mean_i p_ik`` and renormalize each row.
+
+    A network that drifts toward a few classes predicts them on average more often than the
+    prior; alignment takes that surplus back before the pool follows the predictions, so
+    the predicted strategy cannot pull whole classes into a few (self-training's class
+    collapse).
+
+    Args:
+        predictions: ``(N, K)`` predicted distributions of the training set.
+        prior: ``(K,)`` class frequencies summing to one.
+        rows: optional ``(N,)`` mask of the rows whose mean is taken (the samples predicted).
+
+    Examples:
+        >>> import torch
+        >>> p = torch.tensor([[0.9, 0.1], [0.7, 0.3]])
+        >>> align_to_prior(p, torch.tensor([0.5, 0.5]))
+        tensor([[0.6923, 0.3077],
+                [0.3684, 0.6316]])
+    """
+    if rows is None:
+        mean = predictions.mean(dim=0)
+    else:
+        rows = rows.to(predictions).unsqueeze(1)
+        mean = (predictions * rows).sum(dim=0) / rows.sum().clamp_min(1.0)
+    scaled = predictions * (prior.to(predictions) / mean.clamp_min(1e-12))
+    return scaled / scaled.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def strategy_values(
@@ -173,6 +208,10 @@ class DirectionPool:
         original_weight: ``"given_prob"`` (the poster's ``p_y~``) or ``"clean_prob"``: the
             clean probability from the ``clean_prob`` callable of :meth:`attach` (GSS-SSL:
             the co-divide's, averaged over the two networks).
+        class_balance: ``"none"`` (the poster) reads the predictions as they are;
+            ``"uniform"`` first aligns them to equal class frequencies (the prior DivideMix's
+            regularizer assumes), ``"given"`` to the given labels' frequencies
+            (:func:`align_to_prior`).
         seed: seed of the draws.
         device: where the pool lives (the accelerator's device).
 
@@ -201,6 +240,7 @@ class DirectionPool:
         confidence_gate: float = 0.0,
         keep_given: float | None = None,
         original_weight: str = "given_prob",
+        class_balance: str = "none",
         seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
@@ -224,6 +264,8 @@ class DirectionPool:
         if original_weight not in ORIGINAL_WEIGHT:
             raise ValueError(f"original_weight must be one of {ORIGINAL_WEIGHT}, "
                              f"got {original_weight!r}")
+        if class_balance not in CLASS_BALANCE:
+            raise ValueError(f"class_balance must be one of {CLASS_BALANCE}, got {class_balance!r}")
         self.device = torch.device(device)
         self.given = torch.as_tensor(given, dtype=torch.long).to(self.device)
         given_ok = self.given.ndim == 1 and 0 <= int(self.given.min())
@@ -236,7 +278,11 @@ class DirectionPool:
         self.momentum, self.seed = float(momentum), int(seed)
         self.max_progress, self.confidence_gate = float(max_progress), float(confidence_gate)
         self.keep_given = None if keep_given is None else float(keep_given)
-        self.original_weight = original_weight
+        self.original_weight, self.class_balance = original_weight, class_balance
+        self.prior = (torch.bincount(self.given, minlength=self.num_classes).float()
+                      if class_balance == "given" else torch.ones(self.num_classes,
+                                                                  device=self.device))
+        self.prior /= self.prior.sum()
         self.probs = torch.nn.functional.one_hot(self.given, self.num_classes).float()
         self.drawn = self.given.clone()
         self.progress = 0.0
@@ -342,7 +388,10 @@ class DirectionPool:
             clean_prob = None
         elif clean_prob is not None:
             clean_prob = clean_prob.to(self.device).float()
-        fresh = pool_probabilities(predictions.to(self.device).float(), self.given, self.progress,
+        predictions = predictions.to(self.device).float()
+        if self.class_balance != "none":
+            predictions = align_to_prior(predictions, self.prior, rows)
+        fresh = pool_probabilities(predictions, self.given, self.progress,
                                    lambda1=self.lambda1, lambda2=self.lambda2,
                                    predicted_confidence=self.predicted_confidence,
                                    confidence_gate=self.confidence_gate, clean_prob=clean_prob,

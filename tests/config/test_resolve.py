@@ -87,6 +87,8 @@ def test_closest():
     (GALConfig, "agreement_threshold: 2", "agreement_threshold = 2.0 is outside [-1, 1]"),
     (GALConfig, "variant: bogus", "variant = 'bogus': expected one of 'gal', 'ce', "
                                   "'random_update'"),
+    (GSSSSLConfig, "class_balance: sinkhorn", "class_balance = 'sinkhorn': expected one of "
+                                              "'none', 'uniform', 'given'"),
     (CEConfig, "dataset: cifar11", "dataset = 'cifar11': expected one of digits, cifar10, "
                                    "cifar100"),
     (CEConfig, "model: resnet18", "model = 'resnet18': expected one of preact_resnet18, "
@@ -179,6 +181,14 @@ def test_a_shared_file_drops_the_other_methods_keys(tmp_path):
     assert "lambda1" not in to_dict(dm) and "gss_switched" not in to_dict(dm)
     # without the shared key list, DivideMix does not know GSS's keys
     assert "unknown key 'lambda1'" in error_of(tmp_path, SHARED, DivideMixConfig)
+
+
+def test_gss_ssl_defaults_to_the_aligned_gated_pool_and_the_flags_undo_it(tmp_path):
+    cfg = resolve_config(GSSSSLConfig, flags={"lambda_u": 0})
+    assert (cfg.class_balance, cfg.confidence_gate, cfg.lambda2) == ("uniform", 0.5, 0.0)
+    poster = resolve_config(GSSSSLConfig, flags={"lambda_u": 0, "class_balance": "none",
+                                                 "confidence_gate": 0.0, "lambda2": 0.1})
+    assert (poster.class_balance, poster.confidence_gate, poster.lambda2) == ("none", 0.0, 0.1)
 
 
 def test_to_dict_is_plain_values():
