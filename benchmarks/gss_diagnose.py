@@ -5,7 +5,8 @@
         --seeds 0 1 2 --workers 2 --output-dir runs/gss-diagnose --epochs-table
 
 The settings and variants are the names of :data:`SETTINGS` and :data:`VARIANTS`; docs/gss.rst
-("Where the networks are often wrong") has the table they gave and what it shows.
+("Where the networks are often wrong", "Class collapse and the aligned pool") has the tables
+they gave and what they show.
 
 Each cell (setting x variant x seed) is an ordinary ``python -m ignoise train`` run of the
 method on the embedded digits, in its own process and folder

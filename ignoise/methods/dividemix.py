@@ -9,7 +9,7 @@ from typing import Literal
 
 from ..config import ConfigError, param
 from .ce import CEConfig
-from .gss_ce import DirectionPoolOptions
+from .gss_ce import ClassBalance, DirectionPoolOptions, class_balance_param
 from .registry import register
 
 __all__ = ["DivideMixConfig", "GSSSSLConfig", "build_dividemix", "build_gss_ssl",
@@ -148,10 +148,7 @@ class GSSSSLConfig(DivideMixConfig, DirectionPoolOptions):
                                    high_open=True)
     lambda2: float = param(0.0, "scale of the random strategy, v_rd = lambda2 t (GSS-SSL's "
                            "default 0: docs/gss.rst)", low=0.0)
-    class_balance: Literal["none", "uniform", "given"] = param(
-        "uniform", "align the predictions to equal or to the given labels' class frequencies "
-        "before the pool reads them (none: the poster; GSS-SSL's default uniform, the prior of "
-        "DivideMix's regularizer: docs/gss.rst)")
+    class_balance: ClassBalance = class_balance_param("uniform")  # DivideMix's prior
 
 
 @register("dividemix", DivideMixConfig, default_config="dividemix.yaml",

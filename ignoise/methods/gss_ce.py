@@ -10,7 +10,18 @@ from ..config import ConfigError, param
 from .ce import CEConfig
 from .registry import register
 
-__all__ = ["DirectionPoolOptions", "GSSCEConfig", "build", "direction_pool", "pool_targets"]
+__all__ = ["DirectionPoolOptions", "GSSCEConfig", "ClassBalance", "class_balance_param", "build",
+           "direction_pool", "pool_targets"]
+
+
+#: The class frequencies the pool's predictions are aligned to (DirectionPool's class_balance).
+ClassBalance = Literal["none", "uniform", "given"]
+
+
+def class_balance_param(default: str):
+    """The ``class_balance`` field; each method declares its own default."""
+    return param(default, "align the predictions to equal or to the given labels' class "
+                 "frequencies before the pool reads them (none: the poster; docs/gss.rst)")
 
 
 @dataclass
@@ -38,9 +49,7 @@ class DirectionPoolOptions:
     original_weight: Literal["given_prob", "clean_prob"] = param(
         "given_prob", "weight of v_or: p of the given label, or the co-divide's clean "
         "probability (GSS-SSL only)")
-    class_balance: Literal["none", "uniform", "given"] = param(
-        "none", "align the predictions to equal or to the given labels' class frequencies "
-        "before the pool reads them (none: the poster)")
+    class_balance: ClassBalance = class_balance_param("none")
 
 
 @dataclass
@@ -50,9 +59,7 @@ class GSSCEConfig(CEConfig, DirectionPoolOptions):
     # Aligned to equal class frequencies (docs/gss.rst, "GSS with cross-entropy"): the poster's
     # pool collapsed to a few classes at 80% noise with both digits networks; aligned, it did
     # not, and it was level at 40-50% noise.
-    class_balance: Literal["none", "uniform", "given"] = param(
-        "uniform", "align the predictions to equal or to the given labels' class frequencies "
-        "before the pool reads them (none: the poster; GSS-CE's default uniform, docs/gss.rst)")
+    class_balance: ClassBalance = class_balance_param("uniform")
 
     def validate(self) -> None:
         super().validate()
